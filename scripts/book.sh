@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Build the website strictly into _build/html (after all set-up);
+# with --serve, then serve it on http://127.0.0.1:8000.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+source .venv/bin/activate
+jupyter-book build -n -W --keep-going .
+echo "The book is at $(pwd)/_build/html/index.html"
+if [ "${1:-}" = "--serve" ]; then
+    echo "Serving on http://127.0.0.1:8000 (Ctrl-C to stop)"
+    python -m http.server 8000 --bind 127.0.0.1 --directory _build/html
+fi
