@@ -22,28 +22,32 @@ from .validation import check_keys, check_parameters, check_positive_int, check_
 RNN_PARAMETER_NAMES = ("Wax", "Waa", "Wya", "ba", "by")
 
 
-def rnn_parameter_spec(n_x: int, n_a: int, n_y: int) -> dict:
-    """Expected shape and axis names of each vanilla-RNN parameter."""
-    return {
+def rnn_parameter_spec(n_x: int, n_a: int, n_y: int | None) -> dict:
+    """Expected shape and axis names of each vanilla-RNN parameter (no Wya, by if n_y is None)."""
+    spec = {
         "Wax": ((n_a, n_x), ("n_a", "n_x")),
         "Waa": ((n_a, n_a), ("n_a", "n_a")),
-        "Wya": ((n_y, n_a), ("n_y", "n_a")),
         "ba": ((n_a, 1), ("n_a", "1")),
-        "by": ((n_y, 1), ("n_y", "1")),
     }
+    if n_y is not None:
+        spec.update(Wya=((n_y, n_a), ("n_y", "n_a")), by=((n_y, 1), ("n_y", "1")))
+    return spec
 
 
-def check_rnn_parameters(parameters) -> tuple[int, int, int, np.dtype]:
+def check_rnn_parameters(parameters, with_output=True) -> tuple[int, int, int | None, np.dtype]:
     """Validate a vanilla-RNN parameter dict; return (n_x, n_a, n_y, dtype).
 
     The sizes are read from Wax (n_a, n_x) and Wya (n_y, n_a); every other
-    parameter must agree with them.
+    parameter must agree with them. Without the output layer, n_y is None.
     """
-    check_keys("parameters", parameters, RNN_PARAMETER_NAMES)
+    check_keys("parameters", parameters,
+               RNN_PARAMETER_NAMES if with_output else ("Wax", "Waa", "ba"))
     check_shape("Wax", parameters["Wax"], (None, None), ("n_a", "n_x"))
-    check_shape("Wya", parameters["Wya"], (None, None), ("n_y", "n_a"))
     n_a, n_x = parameters["Wax"].shape
-    n_y = parameters["Wya"].shape[0]
+    n_y = None
+    if with_output:
+        check_shape("Wya", parameters["Wya"], (None, None), ("n_y", "n_a"))
+        n_y = parameters["Wya"].shape[0]
     dtype = check_parameters(parameters, rnn_parameter_spec(n_x, n_a, n_y))
     return n_x, n_a, n_y, dtype
 

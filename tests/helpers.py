@@ -35,3 +35,24 @@ def assert_gradcheck(errors, tol=GRADCHECK_TOL):
     assert errors, "gradient_check checked nothing"
     bad = {k: v for k, v in errors.items() if not v < tol}
     assert not bad, f"relative errors above {tol}: {bad}"
+
+
+def random_gated(rng, cell, n_x, n_a, n_y=None, scale=0.5, dtype=np.float64):
+    """GRU or LSTM parameters (with Wy, by when n_y is given), non-zero biases."""
+    names = ("Wr", "Wz", "Wc") if cell == "gru" else ("Wf", "Wi", "Wc", "Wo")
+    p = {k: rng.normal(0, scale / np.sqrt(n_a + n_x), (n_a, n_a + n_x)).astype(dtype)
+         for k in names}
+    p.update({"b" + k[1:]: rng.normal(0, 0.1, (n_a, 1)).astype(dtype) for k in names})
+    if cell == "gru":
+        p["bca"] = rng.normal(0, 0.1, (n_a, 1)).astype(dtype)
+    if n_y is not None:
+        p["Wy"] = rng.normal(0, scale / np.sqrt(n_a), (n_y, n_a)).astype(dtype)
+        p["by"] = rng.normal(0, 0.1, (n_y, 1)).astype(dtype)
+    return p
+
+
+def random_cell_parameters(rng, cell, n_x, n_a, dtype=np.float64):
+    """Parameters of any of the three cells, as layer_forward takes them."""
+    if cell == "rnn":
+        return random_rnn(rng, n_x, n_a, 2, dtype=dtype)
+    return random_gated(rng, cell, n_x, n_a, dtype=dtype)

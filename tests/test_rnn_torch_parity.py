@@ -6,8 +6,8 @@ import torch.nn.functional as F
 
 from rnn_core import rnn_backward, rnn_forward, rnn_many_to_many_loss, rnn_many_to_one_loss
 from rnn_core.torch_bridge import (from_torch_sequence, from_torch_state,
-                                   rnn_gradients_from_torch, rnn_parameters_from_torch,
-                                   rnn_parameters_to_torch, to_torch_sequence, to_torch_state)
+                                   gradients_from_torch, parameters_from_torch,
+                                   parameters_to_torch, to_torch_sequence, to_torch_state)
 from tests.helpers import assert_close, random_rnn
 
 SIZES = [(3, 5, 4, 2, 6), (4, 3, 2, 1, 5), (2, 4, 3, 3, 1), (8, 16, 5, 7, 30)]
@@ -16,7 +16,7 @@ SIZES = [(3, 5, 4, 2, 6), (4, 3, 2, 1, 5), (2, 4, 3, 3, 1), (8, 16, 5, 7, 30)]
 def torch_rnn(params, activation):
     n_a, n_x = params["Wax"].shape
     module = torch.nn.RNN(n_x, n_a, nonlinearity=activation, dtype=torch.float64)
-    rnn_parameters_to_torch(params, module)
+    parameters_to_torch(params, module)
     return module
 
 
@@ -39,7 +39,7 @@ def test_rnn_forward_backward_match_torch(n_x, n_a, n_y, m, T_x, activation):
 
     assert_close(a, from_torch_sequence(out), name="a")
     assert_close(a[:, :, -1], from_torch_state(h_n[0]), name="a_last")
-    tgrads = rnn_gradients_from_torch(module)
+    tgrads = gradients_from_torch(module)
     for key in ("dWax", "dWaa", "dba"):
         assert_close(grads[key], tgrads[key], name=key)
     assert_close(grads["dx"], from_torch_sequence(xt.grad), name="dx")
@@ -48,11 +48,11 @@ def test_rnn_forward_backward_match_torch(n_x, n_a, n_y, m, T_x, activation):
 
 def test_bridge_round_trip_sums_torch_biases():
     module = torch.nn.RNN(3, 4, dtype=torch.float64)
-    params = rnn_parameters_from_torch(module)
+    params = parameters_from_torch(module)
     expected = (module.bias_ih_l0 + module.bias_hh_l0).detach().numpy()[:, None]
     np.testing.assert_array_equal(params["ba"], expected)
     other = torch.nn.RNN(3, 4, dtype=torch.float64)
-    rnn_parameters_to_torch(params, other)
+    parameters_to_torch(params, other)
     x = torch.randn(5, 2, 3, dtype=torch.float64)
     torch.testing.assert_close(other(x)[0], module(x)[0], rtol=0, atol=1e-12)
 
@@ -83,7 +83,7 @@ def test_many_to_many_loss_matches_torch(n_x, n_a, n_y, m, T_x):
     tloss = F.cross_entropy(logits.reshape(-1, n_y), target.reshape(-1), reduction="sum") / m
     tloss.backward()
     assert abs(loss - tloss.item()) <= 1e-10 * max(1, abs(loss))
-    tgrads = rnn_gradients_from_torch(module)
+    tgrads = gradients_from_torch(module)
     tgrads.update(dWya=tp["Wya"].grad.numpy(), dby=tp["by"].grad.numpy(),
                   dx=from_torch_sequence(xt.grad), da0=from_torch_state(h0.grad[0]))
     for key, expected in tgrads.items():
@@ -102,7 +102,7 @@ def test_many_to_one_loss_matches_torch(n_x, n_a, n_y, m, T_x):
     tloss = F.cross_entropy(logits[-1], torch.from_numpy(y))
     tloss.backward()
     assert abs(loss - tloss.item()) <= 1e-10 * max(1, abs(loss))
-    tgrads = rnn_gradients_from_torch(module)
+    tgrads = gradients_from_torch(module)
     tgrads.update(dWya=tp["Wya"].grad.numpy(), dby=tp["by"].grad.numpy(),
                   dx=from_torch_sequence(xt.grad), da0=from_torch_state(h0.grad[0]))
     for key, expected in tgrads.items():

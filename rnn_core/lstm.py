@@ -1,0 +1,151 @@
+"""The long short-term memory (LSTM), forward and hand-derived backward, cell
+by cell, with the names of the deeplearning.ai sequence-models course:
+
+    Γf = σ(Wf [a⟨t−1⟩; x⟨t⟩] + bf)          forget gate
+    Γi = σ(Wi [a⟨t−1⟩; x⟨t⟩] + bi)          input (update) gate
+    c̃  = tanh(Wc [a⟨t−1⟩; x⟨t⟩] + bc)       candidate
+    c⟨t⟩ = Γf ⊙ c⟨t−1⟩ + Γi ⊙ c̃             cell state
+    Γo = σ(Wo [a⟨t−1⟩; x⟨t⟩] + bo)          output gate
+    a⟨t⟩ = Γo ⊙ tanh(c⟨t⟩)
+
+Parameters: Wf, Wi, Wc, Wo (n_a, n_a + n_x), whose first n_a columns act on
+a⟨t−1⟩; bf, bi, bc, bo (n_a, 1); Wy (n_y, n_a), by (n_y, 1) for the per-step
+prediction ŷ = softmax(Wy a + by). Hochreiter & Schmidhuber (1997); the forget
+gate is Gers et al.'s (2000) addition, as in every modern LSTM.
+Introduced in the chapter *The LSTM*.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .activations import sigmoid, softmax
+from .validation import check_keys, check_parameters, check_positive_int, check_shape
+
+LSTM_PARAMETER_NAMES = ("Wf", "bf", "Wi", "bi", "Wc", "bc", "Wo", "bo", "Wy", "by")
+LSTM_GATE_NAMES = ("Wf", "bf", "Wi", "bi", "Wc", "bc", "Wo", "bo")
+
+
+def lstm_parameter_spec(n_x, n_a, n_y=None) -> dict:
+    """Expected shape and axis names of each LSTM parameter (no Wy, by if n_y is None)."""
+    W = ((n_a, n_a + n_x), ("n_a", "n_a+n_x"))
+    b = ((n_a, 1), ("n_a", "1"))
+    spec = {"Wf": W, "bf": b, "Wi": W, "bi": b, "Wc": W, "bc": b, "Wo": W, "bo": b}
+    if n_y is not None:
+        spec.update(Wy=((n_y, n_a), ("n_y", "n_a")), by=((n_y, 1), ("n_y", "1")))
+    return spec
+
+
+def check_lstm_parameters(parameters, with_output=True):
+    """Validate LSTM parameters; return (n_x, n_a, n_y or None, dtype)."""
+    check_keys("parameters", parameters, LSTM_PARAMETER_NAMES if with_output else LSTM_GATE_NAMES)
+    check_shape("bf", parameters["bf"], (None, 1), ("n_a", "1"))
+    n_a = parameters["bf"].shape[0]
+    check_shape("Wf", parameters["Wf"], (n_a, None), ("n_a", "n_a+n_x"))
+    n_x = parameters["Wf"].shape[1] - n_a
+    check_positive_int("n_x (columns of Wf minus n_a)", n_x)
+    n_y = None
+    if with_output:
+        check_shape("Wy", parameters["Wy"], (None, n_a), ("n_y", "n_a"))
+        n_y = parameters["Wy"].shape[0]
+    dtype = check_parameters(parameters, lstm_parameter_spec(n_x, n_a, n_y))
+    return n_x, n_a, n_y, dtype
+
+
+def lstm_cell_forward(xt, a_prev, c_prev, parameters):
+    """One LSTM step. xt (n_x, m), a_prev, c_prev (n_a, m)
+    -> a_next, c_next (n_a, m), yt_pred (n_y, m), cache."""
+    n_x, n_a, _, dtype = check_lstm_parameters(parameters)
+    check_shape("xt", xt, (n_x, None), ("n_x", "m"), dtype)
+    m = xt.shape[1]
+    check_shape("a_prev", a_prev, (n_a, m), ("n_a", "m"), dtype)
+    check_shape("c_prev", c_prev, (n_a, m), ("n_a", "m"), dtype)
+    p = parameters
+    concat = np.concatenate([a_prev, xt], axis=0)
+    ft = sigmoid(p["Wf"] @ concat + p["bf"])
+    it = sigmoid(p["Wi"] @ concat + p["bi"])
+    cct = np.tanh(p["Wc"] @ concat + p["bc"])
+    c_next = ft * c_prev + it * cct
+    ot = sigmoid(p["Wo"] @ concat + p["bo"])
+    a_next = ot * np.tanh(c_next)
+    yt_pred = softmax(p["Wy"] @ a_next + p["by"])
+    cache = (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters)
+    return a_next, c_next, yt_pred, cache
+
+
+def lstm_cell_backward(da_next, dc_next, cache):
+    """Backward of one LSTM step. da_next, dc_next (n_a, m): ∂J/∂a⟨t⟩ and the
+    gradient arriving on c⟨t⟩ from step t+1.
+
+    Returns dxt, da_prev, dc_prev, dWf, dbf, dWi, dbi, dWc, dbc, dWo, dbo.
+    """
+    a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, p = cache
+    check_shape("da_next", da_next, a_next.shape, ("n_a", "m"), a_next.dtype)
+    check_shape("dc_next", dc_next, a_next.shape, ("n_a", "m"), a_next.dtype)
+    n_a = a_prev.shape[0]
+    tanh_c = np.tanh(c_next)
+
+    # c⟨t⟩ reaches the loss through a⟨t⟩ = Γo ⊙ tanh(c⟨t⟩) and through c⟨t+1⟩
+    dc = dc_next + da_next * ot * (1 - tanh_c ** 2)
+    dot = da_next * tanh_c * ot * (1 - ot)                  # ∂J/∂(pre-activation of Γo)
+    dcct = dc * it * (1 - cct ** 2)
+    dit = dc * cct * it * (1 - it)
+    dft = dc * c_prev * ft * (1 - ft)
+
+    concat = np.concatenate([a_prev, xt], axis=0)
+    dconcat = p["Wf"].T @ dft + p["Wi"].T @ dit + p["Wc"].T @ dcct + p["Wo"].T @ dot
+    return {
+        "dxt": dconcat[n_a:], "da_prev": dconcat[:n_a], "dc_prev": dc * ft,
+        "dWf": dft @ concat.T, "dbf": dft.sum(axis=1, keepdims=True),
+        "dWi": dit @ concat.T, "dbi": dit.sum(axis=1, keepdims=True),
+        "dWc": dcct @ concat.T, "dbc": dcct.sum(axis=1, keepdims=True),
+        "dWo": dot @ concat.T, "dbo": dot.sum(axis=1, keepdims=True),
+    }
+
+
+def lstm_forward(x, a0, parameters, c0=None):
+    """LSTM over a sequence. x (n_x, m, T_x), a0 and c0 (n_a, m) or None (zeros)
+    -> a (n_a, m, T_x), y_pred (n_y, m, T_x), c (n_a, m, T_x), caches = (list, x)."""
+    n_x, n_a, n_y, dtype = check_lstm_parameters(parameters)
+    check_shape("x", x, (n_x, None, None), ("n_x", "m", "T_x"), dtype)
+    _, m, T_x = x.shape
+    check_positive_int("T_x", T_x)
+    check_positive_int("m", m)
+    a0 = np.zeros((n_a, m), dtype) if a0 is None else a0
+    c0 = np.zeros((n_a, m), dtype) if c0 is None else c0
+    check_shape("a0", a0, (n_a, m), ("n_a", "m"), dtype)
+    check_shape("c0", c0, (n_a, m), ("n_a", "m"), dtype)
+    a = np.zeros((n_a, m, T_x), dtype)
+    c = np.zeros((n_a, m, T_x), dtype)
+    y_pred = np.zeros((n_y, m, T_x), dtype)
+    caches, a_next, c_next = [], a0, c0
+    for t in range(T_x):
+        a_next, c_next, y_pred[:, :, t], cache = lstm_cell_forward(x[:, :, t], a_next, c_next,
+                                                                   parameters)
+        a[:, :, t], c[:, :, t] = a_next, c_next
+        caches.append(cache)
+    return a, y_pred, c, (caches, x)
+
+
+def lstm_backward(da, caches, dc_last=None):
+    """BPTT through the LSTM. da (n_a, m, T_x) upstream on every hidden state;
+    dc_last (n_a, m) an optional gradient on the final cell state.
+    -> dx, da0, dc0, dWf, dbf, dWi, dbi, dWc, dbc, dWo, dbo."""
+    cache_list, x = caches
+    a1 = cache_list[0][0]
+    check_shape("da", da, (a1.shape[0], a1.shape[1], len(cache_list)), ("n_a", "m", "T_x"),
+                a1.dtype)
+    p = cache_list[0][-1]
+    grads = {"dx": np.zeros_like(x)}
+    for key in LSTM_GATE_NAMES:
+        grads["d" + key] = np.zeros_like(p[key])
+    da_prevt = np.zeros_like(a1)
+    dc_prevt = np.zeros_like(a1) if dc_last is None else \
+        check_shape("dc_last", dc_last, a1.shape, ("n_a", "m"), a1.dtype)
+    for t in reversed(range(len(cache_list))):
+        step = lstm_cell_backward(da[:, :, t] + da_prevt, dc_prevt, cache_list[t])
+        grads["dx"][:, :, t] = step["dxt"]
+        for key in LSTM_GATE_NAMES:
+            grads["d" + key] += step["d" + key]
+        da_prevt, dc_prevt = step["da_prev"], step["dc_prev"]
+    grads["da0"], grads["dc0"] = da_prevt, dc_prevt
+    return grads
