@@ -7,9 +7,11 @@ What makes them fast, while the equations stay those of the cells:
 - the input projection of all T steps is one matrix product, and so are the
   weight gradients at the end of backward (only the recurrent product
   a⟨t−1⟩ → gates is inherently sequential);
-- work is time-major with batch rows, (T, m, features), so every per-step
-  slice is contiguous; all buffers are allocated once per call and written
-  in place (``out=``);
+- work is time-major in the book's column layout, (T, features, m), so every
+  per-step block is contiguous and each step's product is W (G n_a, n_a) @
+  a⟨t−1⟩ (n_a, m), the orientation in which OpenBLAS is fastest for these
+  small matrices; all buffers are allocated once per call and written in
+  place (``out=``);
 - σ(z) = ½ + ½ tanh(z/2): the rows of the sigmoid gates are scaled by ½ once
   per call, so one tanh over all gates of a step computes every gate; and the
   derivative factors that do not depend on the incoming gradient (σ′, 1 − tanh²
@@ -48,20 +50,19 @@ def _sigmoid_(z):
 
 
 def _stacked_weights(cell, p, n_a):
-    """Row-layout weights Wx (n_x, G n_a), Wh (n_a, G n_a), bias (G n_a,) and the
-    hidden-side candidate bias of the GRU. Gates are stacked as rnn: [a];
-    gru: [r, z, c̃]; lstm: [o, f, i, c̃]. Rows of sigmoid gates are scaled by ½
-    (see the module docstring)."""
+    """Wx (G n_a, n_x), Wh (G n_a, n_a), bias (G n_a, 1) and the GRU's hidden-side
+    candidate bias bca. Gates are stacked as rnn: [a]; gru: [r, z, c̃];
+    lstm: [o, f, i, c̃]. Rows of sigmoid gates are scaled by ½ (see above)."""
     if cell == "rnn":
-        return p["Wax"].T.copy(), p["Waa"].T.copy(), p["ba"][:, 0].copy(), None
+        return p["Wax"], p["Waa"], p["ba"], None
     names = GATE_ORDER[cell]
     W = np.concatenate([p[k] for k in names], axis=0)          # (G n_a, n_a + n_x)
-    b = np.concatenate([p["b" + k[1:]] for k in names], axis=0)[:, 0]
+    b = np.concatenate([p["b" + k[1:]] for k in names], axis=0)
     n_sigmoid = (len(names) - 1) * n_a                          # all gates but c̃
     W[:n_sigmoid] *= 0.5
     b[:n_sigmoid] *= 0.5
-    bca = p["bca"][:, 0].copy() if cell == "gru" else None
-    return np.ascontiguousarray(W[:, n_a:].T), np.ascontiguousarray(W[:, :n_a].T), b, bca
+    bca = p["bca"] if cell == "gru" else None
+    return np.ascontiguousarray(W[:, n_a:]), np.ascontiguousarray(W[:, :n_a]), b, bca
 
 
 GATE_ORDER = {"gru": ("Wr", "Wz", "Wc"), "lstm": ("Wo", "Wf", "Wi", "Wc")}
@@ -106,28 +107,28 @@ def layer_forward(cell, x, parameters, a0=None, c0=None, mask=None, reverse=Fals
     """
     n_x, n_a, m, T, dtype = _check(cell, x, parameters, a0, c0, mask, activation)
     Wx, Wh, b, bca = _stacked_weights(cell, parameters, n_a)
-    G = Wh.shape[1]
-    X = np.ascontiguousarray(x.transpose(2, 1, 0))             # (T, m, n_x)
-    P = (X.reshape(T * m, n_x) @ Wx).reshape(T, m, G)          # input projection, all steps
+    G = Wh.shape[0]
+    X = np.ascontiguousarray(x.transpose(2, 0, 1))             # (T, n_x, m)
+    P = np.matmul(Wx, X)                                       # input projection, all steps
     P += b
-    H = np.empty((T + 1, m, n_a), dtype)                       # H[k]: state after k steps
-    H[0] = 0 if a0 is None else a0.T
-    gates = np.empty((T, m, G), dtype) if cell != "rnn" else None
+    H = np.empty((T + 1, n_a, m), dtype)                       # H[k]: state after k steps
+    H[0] = 0 if a0 is None else a0
+    gates = np.empty((T, G, m), dtype) if cell != "rnn" else None
     C = TC = hidden = None
     if cell == "lstm":
-        C = np.empty((T + 1, m, n_a), dtype)
-        C[0] = 0 if c0 is None else c0.T
-        TC = np.empty((T, m, n_a), dtype)                      # tanh(c⟨t⟩)
+        C = np.empty((T + 1, n_a, m), dtype)
+        C[0] = 0 if c0 is None else c0
+        TC = np.empty((T, n_a, m), dtype)                      # tanh(c⟨t⟩)
     if cell == "gru":
-        hidden = np.empty((T, m, n_a), dtype)                  # Wca a⟨t−1⟩ + bca
-    M = None if mask is None else np.ascontiguousarray(mask.T, dtype=dtype)[:, :, None]
+        hidden = np.empty((T, n_a, m), dtype)                  # Wca a⟨t−1⟩ + bca
+    M = None if mask is None else np.ascontiguousarray(mask.T, dtype=dtype)[:, None, :]
     g = get_activation(activation) if cell == "rnn" else None
-    hw = np.empty((m, G), dtype)
-    tmp = np.empty((m, n_a), dtype)
+    hw = np.empty((G, m), dtype)
+    tmp = np.empty((n_a, m), dtype)
     steps = list(range(T - 1, -1, -1)) if reverse else list(range(T))
     for k, s in enumerate(steps):                              # step s is the (k+1)-th processed
         h_prev, h_new = H[k], H[k + 1]
-        np.matmul(h_prev, Wh, out=hw)
+        np.matmul(Wh, h_prev, out=hw)
         if cell == "rnn":
             np.add(P[s], hw, out=h_new)
             if activation == "tanh":
@@ -138,10 +139,10 @@ def layer_forward(cell, x, parameters, a0=None, c0=None, mask=None, reverse=Fals
             gs = gates[s]
             np.add(P[s], hw, out=gs)
             np.tanh(gs, out=gs)                                # c̃, and tanh(z/2) for o, f, i
-            sig = gs[:, :3 * n_a]
+            sig = gs[:3 * n_a]
             sig *= 0.5
             sig += 0.5
-            o, f, i, cc = (gs[:, j * n_a:(j + 1) * n_a] for j in range(4))
+            o, f, i, cc = gs[:n_a], gs[n_a:2 * n_a], gs[2 * n_a:3 * n_a], gs[3 * n_a:]
             c_new = np.multiply(f, C[k], out=C[k + 1])
             np.multiply(i, cc, out=tmp)
             c_new += tmp
@@ -149,20 +150,20 @@ def layer_forward(cell, x, parameters, a0=None, c0=None, mask=None, reverse=Fals
             np.multiply(o, TC[s], out=h_new)
         else:
             gs = gates[s]
-            rz = gs[:, :2 * n_a]
-            np.add(P[s, :, :2 * n_a], hw[:, :2 * n_a], out=rz)
+            rz = gs[:2 * n_a]
+            np.add(P[s, :2 * n_a], hw[:2 * n_a], out=rz)
             np.tanh(rz, out=rz)
             rz *= 0.5
             rz += 0.5
-            r, z, cc = gs[:, :n_a], gs[:, n_a:2 * n_a], gs[:, 2 * n_a:]
-            np.add(hw[:, 2 * n_a:], bca, out=hidden[s])
+            r, z, cc = gs[:n_a], gs[n_a:2 * n_a], gs[2 * n_a:]
+            np.add(hw[2 * n_a:], bca, out=hidden[s])
             np.multiply(r, hidden[s], out=cc)
-            cc += P[s, :, 2 * n_a:]
+            cc += P[s, 2 * n_a:]
             np.tanh(cc, out=cc)
             np.subtract(h_prev, cc, out=h_new)                 # a = c̃ + Γz ⊙ (a⟨t−1⟩ − c̃)
             h_new *= z
             h_new += cc
-        if M is not None:                                      # padded rows keep their state
+        if M is not None:                                      # padded columns keep their state
             h_new[:] = M[s] * h_new + (1 - M[s]) * h_prev
             if cell == "lstm":
                 C[k + 1] = M[s] * C[k + 1] + (1 - M[s]) * C[k]
@@ -170,42 +171,67 @@ def layer_forward(cell, x, parameters, a0=None, c0=None, mask=None, reverse=Fals
     before = np.empty(T, dtype=np.intp)
     before[steps] = np.arange(T)
     after = before + 1
-    A = H[1:] if not reverse else H[after]                     # (T, m, n_a)
+    A = H[1:] if not reverse else H[after]                     # (T, n_a, m)
     if M is not None:
         A = A * M
-    a_last = H[T].T.copy()
-    c_last = C[T].T.copy() if cell == "lstm" else None
+    a_last = H[T].copy()
+    c_last = C[T].copy() if cell == "lstm" else None
     cache = dict(cell=cell, activation=activation, X=X, H=H, C=C, TC=TC, gates=gates,
                  hidden=hidden, M=M, before=before, after=after, steps=steps,
                  Wx=Wx, Wh=Wh, n_a=n_a, x_shape=x.shape)
-    return A.transpose(2, 1, 0), (a_last, c_last), cache
+    return A.transpose(1, 2, 0), (a_last, c_last), cache
 
 
 def _derivative_factors(cache):
     """Everything backward multiplies by that does not depend on the incoming
-    gradient, for all steps at once (T, m, ·), in time order."""
+    gradient, for all steps at once (T, ·, m), in time order."""
     cell, n_a = cache["cell"], cache["n_a"]
     H, before, after = cache["H"], cache["before"], cache["after"]
     if cell == "rnn":
         A = H[after]
         return {"D": get_activation(cache["activation"]).derivative_from_output(A)}
-    T, m, G = cache["gates"].shape
-    gates = cache["gates"].reshape(T, m, G // n_a, n_a)
+    gates = cache["gates"]
+    T, G, m = gates.shape
+    n = n_a
     if cell == "lstm":
-        o, f, i, cc = (gates[:, :, j] for j in range(4))
+        o, f, i, cc = (gates[:, j * n:(j + 1) * n] for j in range(4))
         tc, c_prev = cache["TC"], cache["C"][before]
         # derivative with respect to the halved pre-activation u = z/2 that the
-        # scaled rows compute: dσ/du = 2σ(1 − σ)
-        dsig = 2 * gates[:, :, :3] * (1 - gates[:, :, :3])
-        K = np.empty((T, m, 3, n_a), H.dtype)                  # dc-multiplied: f, i, c̃
-        np.multiply(c_prev, dsig[:, :, 1], out=K[:, :, 0])
-        np.multiply(cc, dsig[:, :, 2], out=K[:, :, 1])
-        np.multiply(i, 1 - cc * cc, out=K[:, :, 2])
-        return {"OD": o * (1 - tc * tc), "KO": tc * dsig[:, :, 0], "K": K, "F": f}
-    r, z, cc = (gates[:, :, j] for j in range(3))
-    h_prev = H[before]
-    return {"Q1": (1 - z) * (1 - cc * cc), "Q2": 2 * cache["hidden"] * r * (1 - r),
-            "Q3": 2 * (h_prev - cc) * z * (1 - z), "R": r, "Z": z}
+        # scaled rows compute: dσ/du = 2σ(1 − σ); in place, few temporaries
+        dsig = np.subtract(1, gates[:, :3 * n])
+        dsig *= gates[:, :3 * n]
+        dsig *= 2
+        K = np.empty((T, 3 * n, m), H.dtype)                   # dc-multiplied: f, i, c̃
+        np.multiply(c_prev, dsig[:, n:2 * n], out=K[:, :n])
+        np.multiply(cc, dsig[:, 2 * n:], out=K[:, n:2 * n])
+        np.multiply(cc, cc, out=K[:, 2 * n:])
+        np.subtract(1, K[:, 2 * n:], out=K[:, 2 * n:])
+        K[:, 2 * n:] *= i
+        OD = np.multiply(tc, tc)
+        np.subtract(1, OD, out=OD)
+        OD *= o
+        KO = dsig[:, :n]
+        KO *= tc
+        return {"OD": OD, "KO": KO, "K": K, "F": f}
+    r, z, cc = gates[:, :n], gates[:, n:2 * n], gates[:, 2 * n:]
+    Q1 = np.multiply(cc, cc)
+    np.subtract(1, Q1, out=Q1)
+    Q1 *= 1 - z
+    Q2 = np.subtract(1, r)
+    Q2 *= r
+    Q2 *= 2
+    Q2 *= cache["hidden"]
+    Q3 = np.subtract(H[before], cc)
+    Q3 *= z
+    Q3 *= 1 - z
+    Q3 *= 2
+    return {"Q1": Q1, "Q2": Q2, "Q3": Q3, "R": r, "Z": z}
+
+
+def _flat(a):
+    """(T, rows, m) -> (rows, T·m), the layout of one big matrix product over all steps."""
+    T, rows, m = a.shape
+    return a.transpose(1, 0, 2).reshape(rows, T * m)
 
 
 def layer_backward(da, cache, da_last=None, dc_last=None):
@@ -218,31 +244,31 @@ def layer_backward(da, cache, da_last=None, dc_last=None):
     H, M, X, Wx, Wh = cache["H"], cache["M"], cache["X"], cache["Wx"], cache["Wh"]
     n_x, m, T = cache["x_shape"]
     dtype = H.dtype
+    n = n_a
     check_shape("da", da, (n_a, m, T), ("n_a", "m", "T_x"), dtype)
-    dA = np.ascontiguousarray(da.transpose(2, 1, 0))           # (T, m, n_a)
-    G = Wh.shape[1]
-    n_gates = G // n_a
-    dG = np.empty((T, m, n_gates, n_a), dtype)                 # ∂J/∂ pre-activations
+    dA = np.ascontiguousarray(da.transpose(2, 0, 1))           # (T, n_a, m)
+    G = Wh.shape[0]
+    dG = np.empty((T, G, m), dtype)                            # ∂J/∂ pre-activations
     WhT = np.ascontiguousarray(Wh.T)
-    dh = np.zeros((m, n_a), dtype) if da_last is None else \
-        check_shape("da_last", da_last, (n_a, m), ("n_a", "m"), dtype).T.copy()
+    dh = np.zeros((n_a, m), dtype) if da_last is None else \
+        check_shape("da_last", da_last, (n_a, m), ("n_a", "m"), dtype).copy()
     dc = None
     if cell == "lstm":
-        dc = np.zeros((m, n_a), dtype) if dc_last is None else \
-            check_shape("dc_last", dc_last, (n_a, m), ("n_a", "m"), dtype).T.copy()
+        dc = np.zeros((n_a, m), dtype) if dc_last is None else \
+            check_shape("dc_last", dc_last, (n_a, m), ("n_a", "m"), dtype).copy()
     d = _derivative_factors(cache)
-    dh_new, t1 = np.empty((m, n_a), dtype), np.empty((m, n_a), dtype)
-    dc_new = np.empty((m, n_a), dtype) if cell == "lstm" else None
-    dpre_c = np.empty((T, m, n_a), dtype) if cell == "gru" else None
+    dh_new, t1 = np.empty((n_a, m), dtype), np.empty((n_a, m), dtype)
+    dc_new = np.empty((n_a, m), dtype) if cell == "lstm" else None
+    dpre_c = np.empty((T, n_a, m), dtype) if cell == "gru" else None
     for s in reversed(cache["steps"]):
         np.add(dh, dA[s], out=dh_new)
-        if M is not None:                                      # padded rows: pass through
+        if M is not None:                                      # padded columns: pass through
             dh_new *= M[s]
             dh_carry = (1 - M[s]) * dh
         dgs = dG[s]
         if cell == "rnn":
-            np.multiply(dh_new, d["D"][s], out=dgs[:, 0])
-            np.matmul(dgs[:, 0], WhT, out=dh)
+            np.multiply(dh_new, d["D"][s], out=dgs)
+            np.matmul(WhT, dgs, out=dh)
         elif cell == "lstm":
             np.multiply(dh_new, d["OD"][s], out=dc_new)
             if M is None:
@@ -250,47 +276,48 @@ def layer_backward(da, cache, da_last=None, dc_last=None):
             else:
                 dc_new += M[s] * dc
                 dc_carry = (1 - M[s]) * dc
-            np.multiply(dh_new, d["KO"][s], out=dgs[:, 0])
-            np.multiply(dc_new[:, None, :], d["K"][s], out=dgs[:, 1:])
-            np.matmul(dgs.reshape(m, G), WhT, out=dh)
+            np.multiply(dh_new, d["KO"][s], out=dgs[:n])
+            np.multiply(dc_new, d["K"][s].reshape(3, n, m),
+                        out=dgs[n:].reshape(3, n, m))
+            np.matmul(WhT, dgs, out=dh)
             np.multiply(dc_new, d["F"][s], out=dc)
             if M is not None:
                 dc += dc_carry
         else:
             np.multiply(dh_new, d["Q1"][s], out=dpre_c[s])
-            np.multiply(dpre_c[s], d["Q2"][s], out=dgs[:, 0])
-            np.multiply(dh_new, d["Q3"][s], out=dgs[:, 1])
-            np.multiply(dpre_c[s], d["R"][s], out=dgs[:, 2])    # hidden side: Γr ⊙ ∂J/∂c̃-pre
-            np.matmul(dgs.reshape(m, G), WhT, out=dh)
+            np.multiply(dpre_c[s], d["Q2"][s], out=dgs[:n])
+            np.multiply(dh_new, d["Q3"][s], out=dgs[n:2 * n])
+            np.multiply(dpre_c[s], d["R"][s], out=dgs[2 * n:])  # hidden side: Γr ⊙ ∂J/∂c̃-pre
+            np.matmul(WhT, dgs, out=dh)
             np.multiply(dh_new, d["Z"][s], out=t1)
             dh += t1
         if M is not None:
             dh += dh_carry
 
-    dGh = dG.reshape(T * m, G)                                 # as seen by Wh
-    if cell == "gru":                                          # the input side of c̃ has no Γr
-        dGx4 = dG.copy()
-        dGx4[:, :, 2] = dpre_c
-        dGx = dGx4.reshape(T * m, G)
+    dGh = _flat(dG)                                            # (G, T·m), as seen by Wh
+    Hprev = _flat(H[cache["before"]])                          # a⟨t−1⟩ of every step
+    X2 = _flat(X)                                              # (n_x, T·m)
+    dWh = dGh @ Hprev.T                                        # (G, n_a)
+    if cell == "gru":       # the input side of c̃ sees ∂J/∂c̃-pre itself, not Γr ⊙ it
+        dGx = dGh.copy()
+        dGx[2 * n:] = _flat(dpre_c)
     else:
         dGx = dGh
-    Hprev = H[cache["before"]].reshape(T * m, n_a)             # a⟨t−1⟩ of every step
-    dX = (dGx @ Wx.T).reshape(T, m, n_x)
-    dWx = X.reshape(T * m, n_x).T @ dGx                         # (n_x, G)
-    dWh = Hprev.T @ dGh                                         # (n_a, G)
-    db = dGx.sum(axis=0)
-    grads = {"dx": dX.transpose(2, 1, 0), "da0": dh.T.copy()}
+    dX = (Wx.T @ dGx).reshape(n_x, T, m)
+    dWx = dGx @ X2.T                                           # (G, n_x)
+    db = dGx.sum(axis=1, keepdims=True)
+    grads = {"dx": dX.transpose(0, 2, 1), "da0": dh}
     if cell == "lstm":
-        grads["dc0"] = dc.T.copy()
+        grads["dc0"] = dc
     if cell == "rnn":
-        grads.update(dWax=dWx.T.copy(), dWaa=dWh.T.copy(), dba=db[:, None])
+        grads.update(dWax=dWx, dWaa=dWh, dba=db)
         return grads
     names = GATE_ORDER[cell]
     for j, name in enumerate(names):
-        cols = slice(j * n_a, (j + 1) * n_a)
+        rows = slice(j * n, (j + 1) * n)
         scale = 0.5 if j < len(names) - 1 else 1.0              # ∂z/∂W = ½ ∂u/∂W for scaled rows
-        grads["d" + name] = np.concatenate([dWh[:, cols].T, dWx[:, cols].T], axis=1) * scale
-        grads["db" + name[1:]] = db[cols, None] * scale
+        grads["d" + name] = np.concatenate([dWh[rows], dWx[rows]], axis=1) * scale
+        grads["db" + name[1:]] = db[rows] * scale
     if cell == "gru":
-        grads["dbca"] = dGh[:, 2 * n_a:].sum(axis=0)[:, None]
+        grads["dbca"] = dGh[2 * n:].sum(axis=1, keepdims=True)
     return grads
