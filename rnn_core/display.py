@@ -23,3 +23,16 @@ def error_table(errors: dict[str, float], tol: float, title: str = "relative err
         for name, err in errors.items())
     return HTML(f"<table><thead><tr><th>parameter</th><th>{title}</th><th>check</th></tr>"
                 f"</thead><tbody>{rows}</tbody></table>")
+
+
+def glue(name: str, value):
+    """Make a number computed in a chapter quotable in its text as
+    {glue:text}`name` (with a format, {glue:text}`name:.3f`) on the website.
+    Outside a book build (Colab, plain Jupyter) it only returns the value."""
+    value = value.item() if hasattr(value, "item") else value      # numpy scalar -> Python
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return value
+    myst_glue(name, value, display=False)
+    return value
