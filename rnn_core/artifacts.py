@@ -44,13 +44,14 @@ def provenance(command: list[str], wall_time_s: float, **extra) -> dict:
     }
 
 
-def save_artifact(name: str, data: dict) -> Path:
+def save_artifact(name: str, data: dict, directory=ARTIFACTS) -> Path:
     """Write ``data`` (which must carry a complete 'provenance') atomically."""
     missing = [f for f in PROVENANCE_FIELDS if f not in data.get("provenance", {})]
     if missing:
         raise ValueError(f"artifact {name} lacks provenance fields: {', '.join(missing)}")
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / name
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
     tmp.replace(path)
