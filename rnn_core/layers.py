@@ -117,21 +117,30 @@ class Recurrent:
         prefix = self._prefix(k, d) + "."
         return {key[len(prefix):]: v for key, v in self.parameters.items() if key.startswith(prefix)}
 
-    def forward(self, x, mask=None):
+    def forward(self, x, mask=None, initial=None):
         """x (n_x, m, T_x) -> outputs (directions·n_a, m, T_x), final (directions·n_a, m):
         the last layer's final state of each direction (the reverse direction's
-        final state is its state after reading the first step)."""
-        self.caches = []
+        final state is its state after reading the first step).
+
+        ``initial``: None (zeros) or the ``final_states`` of an earlier call, a
+        list of (a, c) per layer and direction, to carry the state across chunks
+        of a long sequence (truncated BPTT: no gradient flows into it)."""
+        self.caches, self.final_states = [], []
+        if initial is not None and len(initial) != self.num_layers * self.directions:
+            raise ValueError(f"initial must hold {self.num_layers * self.directions} (a, c) "
+                             f"states, one per layer and direction, got {len(initial)}")
         h = x
         for k in range(self.num_layers):
             outs, finals, caches = [], [], []
             for d in range(self.directions):
-                a, (a_last, _), cache = layer_forward(self.cell, h, self._layer_parameters(k, d),
-                                                      mask=mask, reverse=bool(d),
-                                                      activation=self.activation)
+                a0, c0 = (None, None) if initial is None else initial[k * self.directions + d]
+                a, (a_last, c_last), cache = layer_forward(
+                    self.cell, h, self._layer_parameters(k, d), a0=a0, c0=c0, mask=mask,
+                    reverse=bool(d), activation=self.activation)
                 outs.append(a)
                 finals.append(a_last)
                 caches.append(cache)
+                self.final_states.append((a_last, c_last))
             self.caches.append(caches)
             h = outs[0] if self.directions == 1 else np.concatenate(outs, axis=0)
         return h, np.concatenate(finals, axis=0)
@@ -167,18 +176,17 @@ class Dense:
                            "b": np.zeros((n_out, 1), dtype)}
 
     def forward(self, h):
-        self.h = h
         W, b = self.parameters["W"], self.parameters["b"]
-        if h.ndim == 2:
-            return W @ h + b
-        return np.einsum("oi,imt->omt", W, h) + b[:, :, None]
+        self.shape = h.shape
+        self.h2 = h if h.ndim == 2 else h.reshape(h.shape[0], -1)    # (n_in, m·T_x): one product
+        z = W @ self.h2 + b
+        return z if h.ndim == 2 else z.reshape((W.shape[0],) + h.shape[1:])
 
     def backward(self, dz):
-        h = self.h
-        if h.ndim == 2:
-            return {"dW": dz @ h.T, "db": dz.sum(axis=1, keepdims=True), "dh": self.parameters["W"].T @ dz}
-        return {"dW": np.einsum("omt,imt->oi", dz, h), "db": dz.sum(axis=(1, 2))[:, None],
-                "dh": np.einsum("oi,omt->imt", self.parameters["W"], dz)}
+        dz2 = dz if dz.ndim == 2 else dz.reshape(dz.shape[0], -1)
+        dh = self.parameters["W"].T @ dz2
+        return {"dW": dz2 @ self.h2.T, "db": dz2.sum(axis=1, keepdims=True),
+                "dh": dh.reshape(self.shape)}
 
 
 class SequenceModel:
@@ -210,9 +218,9 @@ class SequenceModel:
                            for prefix, layer in self.layers.items() if layer is not None
                            for key, value in layer.parameters.items()}
 
-    def _features(self, x, mask):
+    def _features(self, x, mask, initial=None):
         h = x if self.input is None else self.input.forward(x)
-        outputs, final = self.recurrent.forward(h, mask)
+        outputs, final = self.recurrent.forward(h, mask, initial)
         T = outputs.shape[2]
         if self.head == "last":
             return final
@@ -223,15 +231,17 @@ class SequenceModel:
             return (outputs * w[None]).sum(axis=2) / self._counts
         return outputs
 
-    def forward(self, x, mask=None):
-        """Outputs of the dense layer: logits or predictions, (n_out, m) or (n_out, m, T_x)."""
-        return self.dense.forward(self._features(x, mask))
+    def forward(self, x, mask=None, initial=None):
+        """Outputs of the dense layer: logits or predictions, (n_out, m) or (n_out, m, T_x).
+        ``initial`` carries a state from an earlier call (see Recurrent.forward);
+        afterwards ``self.recurrent.final_states`` holds the new one."""
+        return self.dense.forward(self._features(x, mask, initial))
 
-    def loss_and_gradients(self, x, y, mask=None):
+    def loss_and_gradients(self, x, y, mask=None, initial=None):
         """x: token ids (m, T_x) or features (n_x, m, T_x); y: labels (m,) / (m, T_x)
         for 'softmax', targets (n_out, m) / (n_out, m, T_x) for 'mse'.
         Returns (loss, gradients) with "d" + every parameter name."""
-        z = self.forward(x, mask)
+        z = self.forward(x, mask, initial)
         if self.head == "all":
             w = np.ones(z.shape[1:]) if mask is None else mask.astype(z.dtype)
         else:

@@ -177,3 +177,17 @@ def test_lstm_learns_the_adding_problem_and_the_vanilla_rnn_does_not():
         results[cell] = float(((model.forward(x) - y) ** 2).mean())
     assert results["lstm"] < 0.01, results
     assert 0.12 < results["rnn"] < 0.2, results
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_carried_state_continues_the_sequence(cell):
+    """Two chunks with the state carried give the outputs of one long sequence."""
+    rng = np.random.default_rng(3)
+    model = SequenceModel(OneHot(5), Recurrent(cell, 5, 6, rng, num_layers=2), 5, head="all")
+    ids = rng.integers(0, 5, (3, 10))
+    whole = model.forward(ids)
+    first = model.forward(ids[:, :4])
+    second = model.forward(ids[:, 4:], initial=model.recurrent.final_states)
+    assert_close(np.concatenate([first, second], axis=2), whole, tol=1e-13)
+    with pytest.raises(ValueError, match="initial must hold 2"):
+        model.forward(ids, initial=model.recurrent.final_states[:1])

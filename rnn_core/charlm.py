@@ -1,0 +1,128 @@
+"""Character-level language modelling: the corpus (US census surnames), a
+character vocabulary, minibatches for truncated BPTT with a carried state,
+the unigram and bigram counting baselines, perplexity, and sampling with a
+temperature.
+
+The corpus is the 88,799 surnames of the 1990 US census (data of the US
+Census Bureau, public domain), as shipped in ``dist.all.last`` by the PyPI
+package ``names`` 0.3.0 (MIT licence); nothing is downloaded at run time.
+
+Introduced in the chapter *A character-level language model*.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from .activations import softmax
+from .validation import check_positive_float, check_positive_int
+
+END = "\n"      # ends every name; the model also reads it as "a name starts now"
+
+
+def load_surnames() -> list[str]:
+    """The census surnames, lower-case, most frequent first."""
+    try:
+        from importlib.resources import files
+        text = (files("names") / "dist.all.last").read_text()
+    except (ModuleNotFoundError, FileNotFoundError) as err:
+        raise RuntimeError("the surname corpus comes with the PyPI package 'names': "
+                           "pip install names==0.3.0") from err
+    return [line.split()[0].lower() for line in text.splitlines() if line.strip()]
+
+
+class CharVocab:
+    """Characters <-> integer ids; id 0 is the end-of-name marker."""
+
+    def __init__(self, texts):
+        chars = sorted(set("".join(texts)) - {END})
+        self.itos = [END] + chars
+        self.stoi = {c: i for i, c in enumerate(self.itos)}
+
+    @property
+    def size(self) -> int:
+        return len(self.itos)
+
+    def encode(self, text: str) -> np.ndarray:
+        unknown = sorted(set(text) - set(self.stoi))
+        if unknown:
+            raise ValueError(f"characters not in the vocabulary: {unknown!r}")
+        return np.array([self.stoi[c] for c in text], dtype=np.int64)
+
+    def decode(self, ids) -> str:
+        return "".join(self.itos[int(i)] for i in ids)
+
+
+def split(items, val_fraction, rng):
+    """A random split into (train, validation) lists."""
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction!r}")
+    order = rng.permutation(len(items))
+    n_val = int(round(len(items) * val_fraction))
+    return [items[i] for i in order[n_val:]], [items[i] for i in order[:n_val]]
+
+
+def to_stream(names, vocab: CharVocab) -> np.ndarray:
+    """One long id sequence END name END name END …: every name follows an END."""
+    return vocab.encode(END + END.join(names) + END)
+
+
+def chunk_batches(stream: np.ndarray, m: int, k: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Cut the stream into m parallel rows and walk them in chunks of k steps.
+
+    Yields (x, y), both (m, k) ids, y the next character of x. Consecutive
+    chunks continue each row, so a model may carry its state from one chunk to
+    the next (truncated BPTT with a carried state)."""
+    m, k = check_positive_int("m", m), check_positive_int("k", k)
+    per_row = (len(stream) - 1) // m
+    if per_row < k:
+        raise ValueError(f"a stream of {len(stream)} ids is too short for m={m} rows of k={k}")
+    X = stream[:m * per_row].reshape(m, per_row)
+    Y = stream[1:m * per_row + 1].reshape(m, per_row)
+    for start in range(0, per_row - k + 1, k):
+        yield X[:, start:start + k], Y[:, start:start + k]
+
+
+def ngram_perplexities(train_stream, val_stream, vocab_size, alpha=1.0) -> dict[str, float]:
+    """Validation perplexity of add-alpha smoothed unigram and bigram counts
+    estimated on the training stream."""
+    V = vocab_size
+    uni = np.bincount(train_stream, minlength=V) + alpha
+    p_uni = uni / uni.sum()
+    bi = np.zeros((V, V)) + alpha
+    np.add.at(bi, (train_stream[:-1], train_stream[1:]), 1)
+    p_bi = bi / bi.sum(axis=1, keepdims=True)
+    nll_uni = -np.log(p_uni[val_stream[1:]]).mean()
+    nll_bi = -np.log(p_bi[val_stream[:-1], val_stream[1:]]).mean()
+    return {"unigram": float(np.exp(nll_uni)), "bigram": float(np.exp(nll_bi))}
+
+
+def perplexity(model, stream, m=64, k=64) -> float:
+    """exp(mean cross-entropy per character) of a many-to-many SequenceModel on a
+    stream, reading it in chunks with the state carried."""
+    state, total, count = None, 0.0, 0
+    for x, y in chunk_batches(stream, m, k):
+        logits = model.forward(x, initial=state)
+        state = model.recurrent.final_states
+        logp = logits - logits.max(axis=0, keepdims=True)
+        logp = logp - np.log(np.exp(logp).sum(axis=0, keepdims=True))
+        total -= np.take_along_axis(logp, y[None], axis=0).sum()
+        count += y.size
+    return float(np.exp(total / count))
+
+
+def sample(model, vocab: CharVocab, rng, temperature=1.0, max_length=30) -> str:
+    """One name drawn from the model, one character at a time, from a zero state
+    and the END marker, with logits divided by ``temperature``."""
+    check_positive_float("temperature", temperature)
+    state, ids = None, [0]
+    for _ in range(max_length):
+        logits = model.forward(np.array([[ids[-1]]]), initial=state)[:, 0, 0]
+        state = model.recurrent.final_states
+        p = softmax(logits / temperature)
+        nxt = int(rng.choice(len(p), p=p))
+        if nxt == 0:
+            break
+        ids.append(nxt)
+    return vocab.decode(ids[1:])
