@@ -20,22 +20,27 @@ PROVENANCE_FIELDS = ("created", "command", "commit", "python", "numpy", "machine
                      "wall_time_s")
 
 
-def provenance(command: list[str], wall_time_s: float, **extra) -> dict:
-    """Where a result comes from: date, command, git commit, versions, machine, wall time."""
-    import numpy as np
+def current_commit() -> str:
+    """The checkout's git commit, marked when tracked files have uncommitted changes."""
     root = Path(__file__).resolve().parents[1]
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                                 text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
                                cwd=root, capture_output=True, text=True).stdout.strip()
-        commit += " (with uncommitted changes)" if dirty else ""
+        return commit + (" (with uncommitted changes)" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
-        commit = "unknown (not a git checkout)"
+        return "unknown (not a git checkout)"
+
+
+def provenance(command: list[str], wall_time_s: float, commit: str | None = None, **extra) -> dict:
+    """Where a result comes from: date, command, git commit (pass the one taken
+    when the run started), versions, machine, wall time."""
+    import numpy as np
     return {
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join(command),
-        "commit": commit,
+        "commit": commit if commit is not None else current_commit(),
         "python": sys.version.split()[0],
         "numpy": np.__version__,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}",

@@ -22,7 +22,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from tqdm.auto import tqdm
 
-from .artifacts import ARTIFACTS, provenance, save_artifact
+from .artifacts import ARTIFACTS, current_commit, provenance, save_artifact
 from .imdb import Vocabulary, length_buckets, load_imdb, pad, tokenize, validation_split
 from .layers import Embedding, Recurrent, SequenceModel
 from .torch_bridge import parameters_to_torch, parameters_from_torch
@@ -274,9 +274,10 @@ def main(argv=None):
             parser.add_argument(flag, type=types[field.type], default=field.default)
     args = parser.parse_args(argv)
     config = Config(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Config)})
+    commit = current_commit()                 # the code this run starts from
     result, net, _ = run(config, args.data, with_baselines=not args.no_baselines)
     data = {"provenance": provenance(["python", "-m", "rnn_core.sentiment"] + list(argv or sys.argv[1:]),
-                                     result.pop("wall_time_s"), seed=config.seed,
+                                     result.pop("wall_time_s"), commit=commit, seed=config.seed,
                                      device=result["device"], torch=result["torch"],
                                      cuda=result["cuda"]),
             **result}

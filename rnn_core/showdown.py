@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from .artifacts import ARTIFACTS, provenance, save_artifact
+from .artifacts import ARTIFACTS, current_commit, provenance, save_artifact
 from .layers import OneHot, Recurrent, SequenceModel
 from .optim import Adam
 from .training import train
@@ -103,6 +103,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     config = QUICK if args.quick else CONFIG
     start = time.perf_counter()
+    commit = current_commit()                 # the code this run starts from
     results = []
     for task in ("adding", "copy", "reber"):
         c = config[task]
@@ -115,7 +116,7 @@ def main(argv=None):
                                     "seconds": round(time.perf_counter() - t0, 1), **metrics})
                     print(results[-1], flush=True)
     data = {"provenance": provenance(["python", "scripts/showdown.py"] + list(argv or sys.argv[1:]),
-                                     time.perf_counter() - start, quick=args.quick),
+                                     time.perf_counter() - start, commit=commit, quick=args.quick),
             "config": config, "results": results}
     path = save_artifact(args.output, data, directory=args.dir)
     print("wrote", path)

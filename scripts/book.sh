@@ -5,6 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 source .venv/bin/activate
+# The IMDB chapter reads the data from $RNN_BOOK_IMDB when set; a copy beside the
+# checkout (as in CI) is used without downloading anything.
+shared_imdb="$(pwd)/../shared/data/imdb/aclImdb_labelled.tar.gz"
+if [ -z "${RNN_BOOK_IMDB:-}" ] && [ -f "$shared_imdb" ]; then
+    export RNN_BOOK_IMDB="$shared_imdb"
+fi
 jupyter-book build -n -W --keep-going .
 echo "The book is at $(pwd)/_build/html/index.html"
 if [ "${1:-}" = "--serve" ]; then
