@@ -23,36 +23,14 @@ from __future__ import annotations
 import numpy as np
 
 from .activations import sigmoid, softmax
-from .validation import check_keys, check_parameters, check_positive_int, check_shape
+from .validation import check_gated_parameters, check_positive_int, check_shape
 
-GRU_PARAMETER_NAMES = ("Wr", "br", "Wz", "bz", "Wc", "bc", "bca", "Wy", "by")
 GRU_GATE_NAMES = ("Wr", "br", "Wz", "bz", "Wc", "bc", "bca")
-
-
-def gru_parameter_spec(n_x, n_a, n_y=None) -> dict:
-    """Expected shape and axis names of each GRU parameter (no Wy, by if n_y is None)."""
-    W = ((n_a, n_a + n_x), ("n_a", "n_a+n_x"))
-    b = ((n_a, 1), ("n_a", "1"))
-    spec = {"Wr": W, "br": b, "Wz": W, "bz": b, "Wc": W, "bc": b, "bca": b}
-    if n_y is not None:
-        spec.update(Wy=((n_y, n_a), ("n_y", "n_a")), by=((n_y, 1), ("n_y", "1")))
-    return spec
 
 
 def check_gru_parameters(parameters, with_output=True):
     """Validate GRU parameters; return (n_x, n_a, n_y or None, dtype)."""
-    check_keys("parameters", parameters, GRU_PARAMETER_NAMES if with_output else GRU_GATE_NAMES)
-    check_shape("br", parameters["br"], (None, 1), ("n_a", "1"))
-    n_a = parameters["br"].shape[0]
-    check_shape("Wr", parameters["Wr"], (n_a, None), ("n_a", "n_a+n_x"))
-    n_x = parameters["Wr"].shape[1] - n_a
-    check_positive_int("n_x (columns of Wr minus n_a)", n_x)
-    n_y = None
-    if with_output:
-        check_shape("Wy", parameters["Wy"], (None, n_a), ("n_y", "n_a"))
-        n_y = parameters["Wy"].shape[0]
-    dtype = check_parameters(parameters, gru_parameter_spec(n_x, n_a, n_y))
-    return n_x, n_a, n_y, dtype
+    return check_gated_parameters(parameters, ('Wr', 'Wz', 'Wc'), ('br', 'bz', 'bc', 'bca'), with_output)
 
 
 def gru_cell_forward(xt, a_prev, parameters):

@@ -19,36 +19,14 @@ from __future__ import annotations
 import numpy as np
 
 from .activations import sigmoid, softmax
-from .validation import check_keys, check_parameters, check_positive_int, check_shape
+from .validation import check_gated_parameters, check_positive_int, check_shape
 
-LSTM_PARAMETER_NAMES = ("Wf", "bf", "Wi", "bi", "Wc", "bc", "Wo", "bo", "Wy", "by")
 LSTM_GATE_NAMES = ("Wf", "bf", "Wi", "bi", "Wc", "bc", "Wo", "bo")
-
-
-def lstm_parameter_spec(n_x, n_a, n_y=None) -> dict:
-    """Expected shape and axis names of each LSTM parameter (no Wy, by if n_y is None)."""
-    W = ((n_a, n_a + n_x), ("n_a", "n_a+n_x"))
-    b = ((n_a, 1), ("n_a", "1"))
-    spec = {"Wf": W, "bf": b, "Wi": W, "bi": b, "Wc": W, "bc": b, "Wo": W, "bo": b}
-    if n_y is not None:
-        spec.update(Wy=((n_y, n_a), ("n_y", "n_a")), by=((n_y, 1), ("n_y", "1")))
-    return spec
 
 
 def check_lstm_parameters(parameters, with_output=True):
     """Validate LSTM parameters; return (n_x, n_a, n_y or None, dtype)."""
-    check_keys("parameters", parameters, LSTM_PARAMETER_NAMES if with_output else LSTM_GATE_NAMES)
-    check_shape("bf", parameters["bf"], (None, 1), ("n_a", "1"))
-    n_a = parameters["bf"].shape[0]
-    check_shape("Wf", parameters["Wf"], (n_a, None), ("n_a", "n_a+n_x"))
-    n_x = parameters["Wf"].shape[1] - n_a
-    check_positive_int("n_x (columns of Wf minus n_a)", n_x)
-    n_y = None
-    if with_output:
-        check_shape("Wy", parameters["Wy"], (None, n_a), ("n_y", "n_a"))
-        n_y = parameters["Wy"].shape[0]
-    dtype = check_parameters(parameters, lstm_parameter_spec(n_x, n_a, n_y))
-    return n_x, n_a, n_y, dtype
+    return check_gated_parameters(parameters, ('Wf', 'Wi', 'Wc', 'Wo'), ('bf', 'bi', 'bc', 'bo'), with_output)
 
 
 def lstm_cell_forward(xt, a_prev, c_prev, parameters):

@@ -100,3 +100,25 @@ def check_parameters(parameters: Mapping, spec: Mapping[str, tuple]) -> np.dtype
         check_shape(key, parameters[key], shape, labels, dtype)
         dtype = parameters[key].dtype
     return dtype
+
+
+def check_gated_parameters(parameters, weights, biases, with_output=True):
+    """Validate a GRU or LSTM parameter dict: every W in ``weights`` is
+    (n_a, n_a + n_x), every b in ``biases`` is (n_a, 1), and, with the output
+    layer, Wy is (n_y, n_a) and by (n_y, 1). Returns (n_x, n_a, n_y or None, dtype)."""
+    names = list(weights) + list(biases) + (["Wy", "by"] if with_output else [])
+    check_keys("parameters", parameters, names)
+    b0, W0 = biases[0], weights[0]
+    check_shape(b0, parameters[b0], (None, 1), ("n_a", "1"))
+    n_a = parameters[b0].shape[0]
+    check_shape(W0, parameters[W0], (n_a, None), ("n_a", "n_a+n_x"))
+    n_x = parameters[W0].shape[1] - n_a
+    check_positive_int(f"n_x (columns of {W0} minus n_a)", n_x)
+    spec = {W: ((n_a, n_a + n_x), ("n_a", "n_a+n_x")) for W in weights}
+    spec.update({b: ((n_a, 1), ("n_a", "1")) for b in biases})
+    n_y = None
+    if with_output:
+        check_shape("Wy", parameters["Wy"], (None, n_a), ("n_y", "n_a"))
+        n_y = parameters["Wy"].shape[0]
+        spec.update(Wy=((n_y, n_a), ("n_y", "n_a")), by=((n_y, 1), ("n_y", "1")))
+    return n_x, n_a, n_y, check_parameters(parameters, spec)
