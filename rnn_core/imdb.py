@@ -79,6 +79,9 @@ def download_archive(cache_dir=None, url=OFFICIAL_URL, md5=OFFICIAL_MD5, sha1=OF
                              "nothing was cached: try again")
         os.replace(tmp, target)
         return target
+    except OSError as err:                   # no network, DNS failure, refused, timed out
+        raise ConnectionError(f"could not download {url} ({err}); nothing was cached. "
+                              f"Without a network, {WHAT_TO_DO.split(', or let')[0]}") from err
     finally:
         tmp.unlink(missing_ok=True)
 

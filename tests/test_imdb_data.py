@@ -139,3 +139,11 @@ def test_the_full_labelled_archive():
     for split in ("train", "test"):
         assert len(data[split]) == 25_000 and data[split].labels.sum() == 12_500
         assert set(data[split].ratings[data[split].labels == 1]) <= {7, 8, 9, 10}
+
+
+def test_failed_download_says_what_to_do(tmp_path):
+    with pytest.raises(ConnectionError, match="could not download .* nothing was cached. "
+                                              "Without a network, pass the path"):
+        download_archive(tmp_path / "cache", url=(tmp_path / "missing.tar.gz").as_uri(),
+                         progress=False)
+    assert not any((tmp_path / "cache").iterdir())
