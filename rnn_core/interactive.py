@@ -95,7 +95,6 @@ class Interactive:
         """HTML with sliders and precomputed frames; needs only plotly.js in the page."""
         spec = {"labels": [[_label(v) for v in values] for values in self.ranges.values()],
                 "frames": self.frames()}
-        data = json.dumps(spec, separators=(",", ":")).replace("</", "<\\/")
         controls = "".join(
             f'<label class="rnn-interactive-control">{html.escape(name)} '
             f'<input type="range" min="0" max="{len(values) - 1}" step="1" '
@@ -103,12 +102,7 @@ class Interactive:
             f'aria-label="{html.escape(name)}">'
             f'<output>{html.escape(_label(values[self.defaults[name]]))}</output></label>'
             for name, values in self.ranges.items())
-        uid = uuid.uuid4().hex[:8]
-        return (f'<div class="rnn-interactive" id="rnn-interactive-{uid}">'
-                f'<div class="rnn-interactive-controls">{controls}</div>'
-                f'<div class="rnn-interactive-plot" style="height:{self.height}px"></div>'
-                f'<script type="application/json" class="rnn-interactive-data">{data}</script>'
-                f'</div><script>{CONTROLLER_JS}</script>')
+        return figure_html(spec, self.height, controls)
 
     def widget(self):
         """Live ipywidgets sliders that re-run the experiment in the kernel."""
@@ -148,6 +142,39 @@ class Interactive:
         except ImportError:      # no ipywidgets: the static figure alone
             pass
         return bundle
+
+
+def figure_html(spec: dict, height: int, controls: str = "") -> str:
+    """The kernel-free figure: controls, a plot area, the frames as JSON and the
+    controller script. Without controls it draws its single frame (key "")."""
+    data = json.dumps(spec, separators=(",", ":")).replace("</", "<\\/")
+    kind = "rnn-interactive" + ("" if controls else " rnn-static")
+    uid = uuid.uuid4().hex[:8]
+    return (f'<div class="{kind}" id="rnn-interactive-{uid}">'
+            f'<div class="rnn-interactive-controls">{controls}</div>'
+            f'<div class="rnn-interactive-plot" style="height:{height}px"></div>'
+            f'<script type="application/json" class="rnn-interactive-data">{data}</script>'
+            f'</div><script>{CONTROLLER_JS}</script>')
+
+
+class PlotlyMimeRenderer:
+    """myst-nb mime renderer (entry point ``myst_nb.mime_renderers``): a plain
+    plotly figure output (``application/vnd.plotly.v1+json``, what notebooks
+    store) becomes a kernel-free figure on the website, drawn by the site's own
+    plotly.js. Notebook front ends render that MIME type themselves."""
+
+    mime_priority_overrides = [("html", "application/vnd.plotly.v1+json", 5)]
+
+    @staticmethod
+    def handle_mime(renderer, data, inline):
+        if inline or data.mime_type != "application/vnd.plotly.v1+json":
+            return None
+        from docutils import nodes
+        fig = data.content if isinstance(data.content, dict) else json.loads(data.content)
+        fig = {"data": fig.get("data", []), "layout": fig.get("layout", {})}
+        height = int(fig["layout"].get("height") or 450)
+        return [nodes.raw("", figure_html({"labels": [], "frames": {"": fig}}, height),
+                          format="html")]
 
 
 def interactive(experiment: Callable, height: int = 450, **ranges: Sequence) -> Interactive:

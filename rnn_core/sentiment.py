@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
-from tqdm.auto import tqdm
+from tqdm import tqdm   # text bars: live in Jupyter and Colab, plain on the website
 
 from .artifacts import ARTIFACTS, current_commit, provenance, save_artifact
 from .imdb import Vocabulary, length_buckets, load_imdb, pad, tokenize, validation_split

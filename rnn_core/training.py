@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm   # text bars: live in Jupyter and Colab, plain on the website
 
 from .clipping import clip_by_global_norm, clip_by_value, global_norm
 from .optim import Optimizer

@@ -52,3 +52,20 @@ def test_bad_arguments():
         interactive(line)
     with pytest.raises(ValueError, match=r"the range of slope must be a non-empty list of values, got \[\]"):
         interactive(line, slope=[], offset=[0])
+
+
+def test_plain_plotly_outputs_become_static_kernel_free_figures():
+    """The myst-nb plugin turns a notebook's plotly output into the same HTML,
+    with one frame and no sliders, and leaves other outputs alone."""
+    from types import SimpleNamespace
+    from rnn_core.interactive import PlotlyMimeRenderer
+    fig = line(2, 1).to_plotly_json()
+    mime = "application/vnd.plotly.v1+json"
+    [node] = PlotlyMimeRenderer.handle_mime(None, SimpleNamespace(mime_type=mime, content=fig), False)
+    html = node.astext()
+    assert 'class="rnn-interactive rnn-static"' in html and 'type="range"' not in html
+    spec = json.loads(re.search(r'class="rnn-interactive-data">(.*?)</script>', html, re.S).group(1))
+    assert list(spec["frames"]) == [""] and spec["labels"] == []
+    assert PlotlyMimeRenderer.handle_mime(None, SimpleNamespace(mime_type="text/html", content=""),
+                                          False) is None
+    assert ("html", mime, 5) in PlotlyMimeRenderer.mime_priority_overrides

@@ -49,7 +49,7 @@ def browser(tmp_path_factory):
 class PageVisit:
     """One page opened in a fresh context, with its console errors and blocked requests."""
 
-    def __init__(self, browser, url):
+    def __init__(self, browser, url, has_math=False):
         self.context = browser.new_context(viewport={"width": 1280, "height": 1400})
         self.external, self.errors = [], []
         self.context.route("**/*", self._route)
@@ -57,7 +57,9 @@ class PageVisit:
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.goto(url, wait_until="networkidle")
-        self.page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
+        if has_math:    # MathJax is deferred: wait until it has started, then until it is done
+            self.page.wait_for_function("() => window.MathJax && window.MathJax.startup", timeout=30_000)
+            self.page.evaluate("() => MathJax.startup.promise")
 
     def _route(self, route):
         host = urlparse(route.request.url).hostname
@@ -78,9 +80,9 @@ def test_every_page_in_the_browser(site, browser, tmp_path):
     problems = []
     for path in pages:
         rel = path.relative_to(root).as_posix()
-        visit = PageVisit(browser, base + rel)
-        page = visit.page
         source = path.read_text(encoding="utf-8")
+        visit = PageVisit(browser, base + rel, has_math='class="math notranslate' in source)
+        page = visit.page
         if 'class="math notranslate' in source:
             if page.locator("mjx-container").count() == 0:
                 problems.append(f"{rel}: formulas not typeset")
@@ -91,6 +93,10 @@ def test_every_page_in_the_browser(site, browser, tmp_path):
             .filter(img => !(img.complete && img.naturalWidth > 0)).map(img => img.src)""")
         if broken:
             problems.append(f"{rel}: images that did not load: {broken}")
+        undrawn = page.evaluate("""() => Array.from(document.querySelectorAll('.rnn-interactive'))
+            .filter(f => !f.querySelector('.rnn-interactive-plot.js-plotly-plot .main-svg')).length""")
+        if undrawn:
+            problems.append(f"{rel}: {undrawn} kernel-free figures drew nothing")
         if page.locator(".jupyter-widgets, .widget-subarea").count():
             problems.append(f"{rel}: a widget area (empty without a kernel)")
         if visit.external:
@@ -135,18 +141,18 @@ def test_every_internal_link_resolves(site):
 
 def test_kernel_free_sliders_redraw_the_figure(site, browser):
     root, base = site
-    pages = [p for p in html_pages(root) if "rnn-interactive-data" in p.read_text(encoding="utf-8")]
+    pages = [p for p in html_pages(root) if 'type="range"' in p.read_text(encoding="utf-8")]
     assert pages, "no page has a kernel-free interactive figure"
     for path in pages:
         visit = PageVisit(browser, base + path.relative_to(root).as_posix())
-        figures = visit.page.locator(".rnn-interactive")
+        figures = visit.page.locator(".rnn-interactive:not(.rnn-static)")
         assert figures.count() >= 1
         for i in range(figures.count()):
             figure = figures.nth(i)
             figure.scroll_into_view_if_needed()
             drawn = lambda: figure.locator(".rnn-interactive-plot .main-svg").first.inner_html()
             before = drawn()
-            assert "path" in before, f"{path.name}: figure {i} drew nothing"
+            assert "<g" in before, f"{path.name}: figure {i} drew nothing"
             sliders = figure.locator("input[type=range]")
             assert sliders.count() >= 1
             for j in range(sliders.count()):
