@@ -35,7 +35,7 @@ from .activations import get_activation
 from .gru import check_gru_parameters
 from .lstm import check_lstm_parameters
 from .rnn import check_rnn_parameters
-from .validation import check_float_array, check_positive_int, check_shape
+from .validation import check_positive_int, check_shape
 
 CELLS = ("rnn", "gru", "lstm")
 

@@ -18,7 +18,7 @@ import numpy as np
 from .activations import log_softmax
 from .fast import CELLS, layer_backward, layer_forward
 from .init import orthogonal, xavier_uniform
-from .validation import check_float_array, check_positive_int, check_shape
+from .validation import check_positive_int, check_shape
 
 HEADS = ("last", "mean", "all")
 LOSSES = ("softmax", "mse")

@@ -25,7 +25,7 @@ from tqdm import tqdm   # text bars: live in Jupyter and Colab, plain on the web
 from .artifacts import ARTIFACTS, current_commit, provenance, save_artifact
 from .imdb import Vocabulary, length_buckets, load_imdb, pad, tokenize, validation_split
 from .layers import Embedding, Recurrent, SequenceModel
-from .torch_bridge import parameters_to_torch, parameters_from_torch
+from .torch_bridge import parameters_from_torch
 
 MODULES = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
