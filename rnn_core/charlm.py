@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .activations import softmax
+from .activations import log_softmax, softmax
 from .validation import check_positive_float, check_positive_int
 
 END = "\n"      # ends every name; the model also reads it as "a name starts now"
@@ -105,8 +105,7 @@ def perplexity(model, stream, m=64, k=64) -> float:
     for x, y in chunk_batches(stream, m, k):
         logits = model.forward(x, initial=state)
         state = model.recurrent.final_states
-        logp = logits - logits.max(axis=0, keepdims=True)
-        logp = logp - np.log(np.exp(logp).sum(axis=0, keepdims=True))
+        logp = log_softmax(logits)
         total -= np.take_along_axis(logp, y[None], axis=0).sum()
         count += y.size
     return float(np.exp(total / count))

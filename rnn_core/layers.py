@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import log_softmax
+from .losses import softmax_cross_entropy
 from .fast import CELLS, layer_backward, layer_forward
 from .init import orthogonal, xavier_uniform
 from .validation import check_positive_int, check_shape
@@ -252,11 +252,12 @@ class SequenceModel:
             if not isinstance(y, np.ndarray) or y.shape != z.shape[1:] or y.dtype.kind not in "iu":
                 raise ValueError(f"y must be integer labels of shape {z.shape[1:]}, got "
                                  f"{getattr(y, 'dtype', type(y).__name__)} {getattr(y, 'shape', '')}")
-            logp = log_softmax(z)
-            onehot = np.eye(n_out, dtype=z.dtype)[y]                # (..., n_out)
-            onehot = np.moveaxis(onehot, -1, 0)
-            loss = float(-(onehot * logp * w).sum() / total)
-            dz = (np.exp(logp) - onehot) * w / total
+            # the mean cross-entropy over the real (unmasked) columns
+            z2, keep = z.reshape(n_out, -1), w.reshape(-1) > 0
+            loss, dkept = softmax_cross_entropy(z2[:, keep], y.reshape(-1)[keep])
+            dz = np.zeros_like(z2)
+            dz[:, keep] = dkept
+            dz = dz.reshape(z.shape)
         else:
             check_shape("y", y, z.shape, ("n_out",) + ("m", "T_x")[:z.ndim - 1], None)
             diff = (z - y) * w

@@ -132,10 +132,10 @@ def prepare(data, c: Config):
         tr_idx = np.random.default_rng(c.seed).choice(tr_idx, size=c.train_subset, replace=False)
     tokens = [tokenize(train.texts[i]) for i in tr_idx]
     vocab = Vocabulary(tokens, min_freq=c.min_freq, max_size=c.max_vocab)
-    enc = lambda idx: [vocab.encode(tokenize(train.texts[i]))[:c.max_len] for i in idx]
     out = {"vocab": vocab,
            "train": ([vocab.encode(t)[:c.max_len] for t in tokens], train.labels[tr_idx]),
-           "val": (enc(va_idx), train.labels[va_idx])}
+           "val": (encode_reviews([train.texts[i] for i in va_idx], vocab, c.max_len),
+                   train.labels[va_idx])}
     if "test" in data:
         out["test"] = (encode_reviews(data["test"].texts, vocab, c.max_len), data["test"].labels)
     return out
