@@ -14,7 +14,7 @@ from .stateful import StatefulRNN
 from .training import train
 from .gru import gru_backward, gru_cell_backward, gru_cell_forward, gru_forward
 from .lstm import lstm_backward, lstm_cell_backward, lstm_cell_forward, lstm_forward
-from .fast import layer_backward, layer_forward
+from .fast import Workspace, layer_backward, layer_forward
 from .layers import Dense, Embedding, OneHot, Recurrent, SequenceModel
 from . import tasks
 

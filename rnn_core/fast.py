@@ -4,14 +4,18 @@ functions (rnn.py, gru.py, lstm.py) and a test that proves both compute the
 same numbers.
 
 What makes them fast, while the equations stay those of the cells:
-- the input projection of all T steps is one matrix product, and so are the
-  weight gradients at the end of backward (only the recurrent product
-  a⟨t−1⟩ → gates is inherently sequential);
+- the input projection of all T steps is one matrix product, with the bias as
+  one more column of the input weights (and a row of ones under x), and the
+  weight and bias gradients at the end of backward are one product each
+  (only the recurrent product a⟨t−1⟩ → gates is inherently sequential);
 - work is time-major in the book's column layout, (T, features, m), so every
   per-step block is contiguous and each step's product is W (G n_a, n_a) @
   a⟨t−1⟩ (n_a, m), the orientation in which OpenBLAS is fastest for these
-  small matrices; all buffers are allocated once per call and written in
-  place (``out=``);
+  small matrices; every step writes in place (``out=``);
+- memory is reused: with a :class:`Workspace`, every large array lives in
+  memory kept from the previous call. A fresh array of a few MB costs one page
+  fault per 4 KiB the first time it is written, and on a virtual machine that
+  alone can double the time of a layer;
 - σ(z) = ½ + ½ tanh(z/2): the rows of the sigmoid gates are scaled by ½ once
   per call, so one tanh over all gates of a step computes every gate; and the
   derivative factors that do not depend on the incoming gradient (σ′, 1 − tanh²
@@ -29,6 +33,8 @@ Introduced in the chapter *The GRU* (and used by every later chapter).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .activations import get_activation
@@ -38,23 +44,45 @@ from .rnn import check_rnn_parameters
 from .validation import check_positive_int, check_shape
 
 CELLS = ("rnn", "gru", "lstm")
+GATE_ORDER = {"gru": ("Wr", "Wz", "Wc"), "lstm": ("Wo", "Wf", "Wi", "Wc")}
 
 
-def _sigmoid_(z):
-    """σ(z) in place, as ½ + ½ tanh(z/2): one transcendental call, never overflows."""
-    z *= 0.5
-    np.tanh(z, out=z)
-    z *= 0.5
-    z += 0.5
-    return z
+class Workspace:
+    """Memory that :func:`layer_forward` and :func:`layer_backward` reuse from
+    one call to the next, one per layer (and direction).
+
+    With a workspace, the outputs ``a``, the cache and the returned ``dx`` live
+    in its memory: they stay valid until the next ``layer_forward`` with the
+    same workspace (``dx``: the next ``layer_backward``). Backward on an older
+    cache raises instead of reading overwritten numbers.
+    """
+
+    def __init__(self):
+        self._memory = {}
+        self.generation = 0
+
+    def array(self, name, shape, dtype):
+        """An uninitialised array of ``shape`` (memory named ``name``, grown when needed)."""
+        dtype = np.dtype(dtype)
+        size = math.prod(shape)
+        flat = self._memory.get((name, dtype))
+        if flat is None or flat.size < size:
+            flat = self._memory[(name, dtype)] = np.empty(size, dtype)
+        return flat[:size].reshape(shape)
+
+
+def _allocator(workspace):
+    if workspace is None:
+        return lambda name, shape, dtype: np.empty(shape, dtype)
+    return workspace.array
 
 
 def _stacked_weights(cell, p, n_a):
-    """Wx (G n_a, n_x), Wh (G n_a, n_a), bias (G n_a, 1) and the GRU's hidden-side
+    """[Wx | b] (G n_a, n_x + 1), Wh (G n_a, n_a) and the GRU's hidden-side
     candidate bias bca. Gates are stacked as rnn: [a]; gru: [r, z, c̃];
     lstm: [o, f, i, c̃]. Rows of sigmoid gates are scaled by ½ (see above)."""
     if cell == "rnn":
-        return p["Wax"], p["Waa"], p["ba"], None
+        return np.concatenate([p["Wax"], p["ba"]], axis=1), p["Waa"], None
     names = GATE_ORDER[cell]
     W = np.concatenate([p[k] for k in names], axis=0)          # (G n_a, n_a + n_x)
     b = np.concatenate([p["b" + k[1:]] for k in names], axis=0)
@@ -62,10 +90,7 @@ def _stacked_weights(cell, p, n_a):
     W[:n_sigmoid] *= 0.5
     b[:n_sigmoid] *= 0.5
     bca = p["bca"] if cell == "gru" else None
-    return np.ascontiguousarray(W[:, n_a:]), np.ascontiguousarray(W[:, :n_a]), b, bca
-
-
-GATE_ORDER = {"gru": ("Wr", "Wz", "Wc"), "lstm": ("Wo", "Wf", "Wi", "Wc")}
+    return np.concatenate([W[:, n_a:], b], axis=1), np.ascontiguousarray(W[:, :n_a]), bca
 
 
 def _check(cell, x, parameters, a0, c0, mask, activation):
@@ -98,46 +123,51 @@ def _check(cell, x, parameters, a0, c0, mask, activation):
 
 
 def layer_forward(cell, x, parameters, a0=None, c0=None, mask=None, reverse=False,
-                  activation="tanh"):
+                  activation="tanh", workspace=None):
     """Run an RNN ('rnn'), GRU or LSTM layer over a sequence.
 
     x (n_x, m, T_x) -> a (n_a, m, T_x), final (a_last, c_last or None), cache.
     ``parameters`` are those of rnn_forward / gru_forward / lstm_forward (any
-    output weights Wya/Wy are ignored). a0, c0 default to zeros.
+    output weights Wya/Wy are ignored). a0, c0 default to zeros. ``workspace``:
+    a :class:`Workspace` whose memory the call reuses.
     """
     n_x, n_a, m, T, dtype = _check(cell, x, parameters, a0, c0, mask, activation)
-    Wx, Wh, b, bca = _stacked_weights(cell, parameters, n_a)
+    if workspace is not None:
+        workspace.generation += 1
+    new = _allocator(workspace)
+    Wx1, Wh, bca = _stacked_weights(cell, parameters, n_a)
     G = Wh.shape[0]
-    X = np.ascontiguousarray(x.transpose(2, 0, 1))             # (T, n_x, m)
-    P = np.matmul(Wx, X)                                       # input projection, all steps
-    P += b
-    H = np.empty((T + 1, n_a, m), dtype)                       # H[k]: state after k steps
+    X1 = new("X1", (T, n_x + 1, m), dtype)                     # x⟨t⟩ over a row of ones
+    X1[:, :n_x] = x.transpose(2, 0, 1)
+    X1[:, n_x] = 1
+    P = new("P", (T, G, m), dtype)                             # Wx x⟨t⟩ + b, all steps;
+    np.matmul(Wx1, X1, out=P)                                  # gated cells: becomes the gates
+    H = new("H", (T + 1, n_a, m), dtype)                       # H[k]: state after k steps
     H[0] = 0 if a0 is None else a0
-    gates = np.empty((T, G, m), dtype) if cell != "rnn" else None
     C = TC = hidden = None
     if cell == "lstm":
-        C = np.empty((T + 1, n_a, m), dtype)
+        C = new("C", (T + 1, n_a, m), dtype)
         C[0] = 0 if c0 is None else c0
-        TC = np.empty((T, n_a, m), dtype)                      # tanh(c⟨t⟩)
+        TC = new("TC", (T, n_a, m), dtype)                     # tanh(c⟨t⟩)
     if cell == "gru":
-        hidden = np.empty((T, n_a, m), dtype)                  # Wca a⟨t−1⟩ + bca
-    M = None if mask is None else np.ascontiguousarray(mask.T, dtype=dtype)[:, None, :]
+        hidden = new("hidden", (T, n_a, m), dtype)             # Wca a⟨t−1⟩ + bca
+    pad = None if mask is None else (mask.T == 0)[:, None, :]  # (T, 1, m)
     g = get_activation(activation) if cell == "rnn" else None
-    hw = np.empty((G, m), dtype)
-    tmp = np.empty((n_a, m), dtype)
+    hw = new("hw", (G, m), dtype)
+    tmp = new("tmp", (n_a, m), dtype)
     steps = list(range(T - 1, -1, -1)) if reverse else list(range(T))
     for k, s in enumerate(steps):                              # step s is the (k+1)-th processed
         h_prev, h_new = H[k], H[k + 1]
         np.matmul(Wh, h_prev, out=hw)
+        gs = P[s]
         if cell == "rnn":
-            np.add(P[s], hw, out=h_new)
+            np.add(gs, hw, out=h_new)
             if activation == "tanh":
                 np.tanh(h_new, out=h_new)
             else:
                 h_new[:] = g.forward(h_new)
         elif cell == "lstm":
-            gs = gates[s]
-            np.add(P[s], hw, out=gs)
+            gs += hw
             np.tanh(gs, out=gs)                                # c̃, and tanh(z/2) for o, f, i
             sig = gs[:3 * n_a]
             sig *= 0.5
@@ -149,89 +179,108 @@ def layer_forward(cell, x, parameters, a0=None, c0=None, mask=None, reverse=Fals
             np.tanh(c_new, out=TC[s])
             np.multiply(o, TC[s], out=h_new)
         else:
-            gs = gates[s]
             rz = gs[:2 * n_a]
-            np.add(P[s, :2 * n_a], hw[:2 * n_a], out=rz)
+            rz += hw[:2 * n_a]
             np.tanh(rz, out=rz)
             rz *= 0.5
             rz += 0.5
             r, z, cc = gs[:n_a], gs[n_a:2 * n_a], gs[2 * n_a:]
             np.add(hw[2 * n_a:], bca, out=hidden[s])
-            np.multiply(r, hidden[s], out=cc)
-            cc += P[s, 2 * n_a:]
+            np.multiply(r, hidden[s], out=tmp)
+            cc += tmp
             np.tanh(cc, out=cc)
             np.subtract(h_prev, cc, out=h_new)                 # a = c̃ + Γz ⊙ (a⟨t−1⟩ − c̃)
             h_new *= z
             h_new += cc
-        if M is not None:                                      # padded columns keep their state
-            h_new[:] = M[s] * h_new + (1 - M[s]) * h_prev
+        if pad is not None:                                    # padded columns keep their state
+            np.copyto(h_new, h_prev, where=pad[s])
             if cell == "lstm":
-                C[k + 1] = M[s] * C[k + 1] + (1 - M[s]) * C[k]
+                np.copyto(C[k + 1], C[k], where=pad[s])
     # state before / after each step s, in time order
-    before = np.empty(T, dtype=np.intp)
-    before[steps] = np.arange(T)
+    before = np.arange(T - 1, -1, -1) if reverse else np.arange(T)
     after = before + 1
-    A = H[1:] if not reverse else H[after]                     # (T, n_a, m)
-    if M is not None:
-        A = A * M
+    A = _in_time_order(H, after, reverse, new, "A")            # (T, n_a, m)
+    if pad is not None:
+        A = np.multiply(A, ~pad, out=new("A_masked", A.shape, dtype))
     a_last = H[T].copy()
     c_last = C[T].copy() if cell == "lstm" else None
-    cache = dict(cell=cell, activation=activation, X=X, H=H, C=C, TC=TC, gates=gates,
-                 hidden=hidden, M=M, before=before, after=after, steps=steps,
-                 Wx=Wx, Wh=Wh, n_a=n_a, x_shape=x.shape)
+    cache = dict(cell=cell, activation=activation, X1=X1, H=H, C=C, TC=TC,
+                 gates=None if cell == "rnn" else P, hidden=hidden,
+                 M=None if pad is None else (~pad).astype(dtype), before=before, after=after,
+                 steps=steps, reverse=reverse, Wx1=Wx1, Wh=Wh, n_a=n_a, x_shape=x.shape,
+                 workspace=workspace, generation=None if workspace is None else workspace.generation)
     return A.transpose(1, 2, 0), (a_last, c_last), cache
 
 
-def _derivative_factors(cache):
+def _in_time_order(S, index, reverse, new, name):
+    """S[index]: the states before or after each step, in time order (a view when
+    the layer ran forwards, a copy into reused memory when it ran backwards)."""
+    if not reverse:
+        return S[index[0]:index[0] + len(index)]
+    return np.take(S, index, axis=0, out=new(name, (len(index),) + S.shape[1:], S.dtype))
+
+
+def _derivative_factors(cache, new):
     """Everything backward multiplies by that does not depend on the incoming
     gradient, for all steps at once (T, ·, m), in time order."""
-    cell, n_a = cache["cell"], cache["n_a"]
+    cell, n_a, reverse = cache["cell"], cache["n_a"], cache["reverse"]
     H, before, after = cache["H"], cache["before"], cache["after"]
     if cell == "rnn":
-        A = H[after]
-        return {"D": get_activation(cache["activation"]).derivative_from_output(A)}
+        A = _in_time_order(H, after, reverse, new, "A")
+        if cache["activation"] == "tanh":
+            D = np.multiply(A, A, out=new("D", A.shape, A.dtype))
+            np.subtract(1, D, out=D)
+        else:
+            D = get_activation(cache["activation"]).derivative_from_output(A)
+        return {"D": D}
     gates = cache["gates"]
     T, G, m = gates.shape
     n = n_a
+    dtype = gates.dtype
     if cell == "lstm":
         o, f, i, cc = (gates[:, j * n:(j + 1) * n] for j in range(4))
-        tc, c_prev = cache["TC"], cache["C"][before]
+        tc = cache["TC"]
+        c_prev = _in_time_order(cache["C"], before, reverse, new, "C_prev")
         # derivative with respect to the halved pre-activation u = z/2 that the
-        # scaled rows compute: dσ/du = 2σ(1 − σ); in place, few temporaries
-        dsig = np.subtract(1, gates[:, :3 * n])
+        # scaled rows compute: dσ/du = 2σ(1 − σ)
+        dsig = np.subtract(1, gates[:, :3 * n], out=new("dsig", (T, 3 * n, m), dtype))
         dsig *= gates[:, :3 * n]
         dsig *= 2
-        K = np.empty((T, 3 * n, m), H.dtype)                   # dc-multiplied: f, i, c̃
+        K = new("K", (T, 3 * n, m), dtype)                     # dc-multiplied: f, i, c̃
         np.multiply(c_prev, dsig[:, n:2 * n], out=K[:, :n])
         np.multiply(cc, dsig[:, 2 * n:], out=K[:, n:2 * n])
         np.multiply(cc, cc, out=K[:, 2 * n:])
         np.subtract(1, K[:, 2 * n:], out=K[:, 2 * n:])
         K[:, 2 * n:] *= i
-        OD = np.multiply(tc, tc)
+        OD = np.multiply(tc, tc, out=new("OD", (T, n, m), dtype))
         np.subtract(1, OD, out=OD)
         OD *= o
         KO = dsig[:, :n]
         KO *= tc
         return {"OD": OD, "KO": KO, "K": K, "F": f}
     r, z, cc = gates[:, :n], gates[:, n:2 * n], gates[:, 2 * n:]
-    Q1 = np.multiply(cc, cc)
+    Q1 = np.multiply(cc, cc, out=new("Q1", (T, n, m), dtype))
     np.subtract(1, Q1, out=Q1)
-    Q1 *= 1 - z
-    Q2 = np.subtract(1, r)
+    one_minus_z = np.subtract(1, z, out=new("one_minus_z", (T, n, m), dtype))
+    Q1 *= one_minus_z
+    Q2 = np.subtract(1, r, out=new("Q2", (T, n, m), dtype))
     Q2 *= r
     Q2 *= 2
     Q2 *= cache["hidden"]
-    Q3 = np.subtract(H[before], cc)
+    Q3 = np.subtract(_in_time_order(H, before, reverse, new, "H_prev"), cc,
+                     out=new("Q3", (T, n, m), dtype))
     Q3 *= z
-    Q3 *= 1 - z
+    Q3 *= one_minus_z
     Q3 *= 2
     return {"Q1": Q1, "Q2": Q2, "Q3": Q3, "R": r, "Z": z}
 
 
-def _flat(a):
+def _flat(a, new, name):
     """(T, rows, m) -> (rows, T·m), the layout of one big matrix product over all steps."""
     T, rows, m = a.shape
-    return a.transpose(1, 0, 2).reshape(rows, T * m)
+    out = new(name, (rows, T, m), a.dtype)
+    np.copyto(out, a.transpose(1, 0, 2))
+    return out.reshape(rows, T * m)
 
 
 def layer_backward(da, cache, da_last=None, dc_last=None):
@@ -240,15 +289,22 @@ def layer_backward(da, cache, da_last=None, dc_last=None):
     the final states. Returns dx, da0 (and dc0 for the LSTM) and the gradient
     of every parameter under the names of the cell functions (dWax, dWaa, dba;
     dWr, dbr, …; dWf, dbf, …)."""
-    cell, n_a = cache["cell"], cache["n_a"]
-    H, M, X, Wx, Wh = cache["H"], cache["M"], cache["X"], cache["Wx"], cache["Wh"]
+    workspace = cache["workspace"]
+    if workspace is not None and workspace.generation != cache["generation"]:
+        raise ValueError("this cache's memory was reused by a later layer_forward with the same "
+                         "workspace: call layer_backward before the next forward, or give each "
+                         "layer its own Workspace")
+    new = _allocator(workspace)
+    cell, n_a, reverse = cache["cell"], cache["n_a"], cache["reverse"]
+    H, M, X1, Wx1, Wh = cache["H"], cache["M"], cache["X1"], cache["Wx1"], cache["Wh"]
     n_x, m, T = cache["x_shape"]
     dtype = H.dtype
     n = n_a
     check_shape("da", da, (n_a, m, T), ("n_a", "m", "T_x"), dtype)
-    dA = np.ascontiguousarray(da.transpose(2, 0, 1))           # (T, n_a, m)
+    dA = new("dA", (T, n_a, m), dtype)
+    np.copyto(dA, da.transpose(2, 0, 1))
     G = Wh.shape[0]
-    dG = np.empty((T, G, m), dtype)                            # ∂J/∂ pre-activations
+    dG = new("dG", (T, G, m), dtype)                           # ∂J/∂ pre-activations
     WhT = np.ascontiguousarray(Wh.T)
     dh = np.zeros((n_a, m), dtype) if da_last is None else \
         check_shape("da_last", da_last, (n_a, m), ("n_a", "m"), dtype).copy()
@@ -256,10 +312,10 @@ def layer_backward(da, cache, da_last=None, dc_last=None):
     if cell == "lstm":
         dc = np.zeros((n_a, m), dtype) if dc_last is None else \
             check_shape("dc_last", dc_last, (n_a, m), ("n_a", "m"), dtype).copy()
-    d = _derivative_factors(cache)
-    dh_new, t1 = np.empty((n_a, m), dtype), np.empty((n_a, m), dtype)
-    dc_new = np.empty((n_a, m), dtype) if cell == "lstm" else None
-    dpre_c = np.empty((T, n_a, m), dtype) if cell == "gru" else None
+    d = _derivative_factors(cache, new)
+    dh_new, t1 = new("dh_new", (n_a, m), dtype), new("t1", (n_a, m), dtype)
+    dc_new = new("dc_new", (n_a, m), dtype) if cell == "lstm" else None
+    dpre_c = new("dpre_c", (T, n_a, m), dtype) if cell == "gru" else None
     for s in reversed(cache["steps"]):
         np.add(dh, dA[s], out=dh_new)
         if M is not None:                                      # padded columns: pass through
@@ -294,23 +350,23 @@ def layer_backward(da, cache, da_last=None, dc_last=None):
         if M is not None:
             dh += dh_carry
 
-    dGh = _flat(dG)                                            # (G, T·m), as seen by Wh
-    Hprev = _flat(H[cache["before"]])                          # a⟨t−1⟩ of every step
-    X2 = _flat(X)                                              # (n_x, T·m)
+    dGh = _flat(dG, new, "dG_flat")                            # (G, T·m), as seen by Wh
+    Hprev = _flat(_in_time_order(H, cache["before"], reverse, new, "H_prev"), new, "H_flat")
     dWh = dGh @ Hprev.T                                        # (G, n_a)
     if cell == "gru":       # the input side of c̃ sees ∂J/∂c̃-pre itself, not Γr ⊙ it
-        dGx = dGh.copy()
-        dGx[2 * n:] = _flat(dpre_c)
+        dGx = new("dGx_flat", dGh.shape, dtype)
+        dGx[:2 * n] = dGh[:2 * n]
+        np.copyto(dGx[2 * n:].reshape(n, T, m), dpre_c.transpose(1, 0, 2))
     else:
         dGx = dGh
-    dX = (Wx.T @ dGx).reshape(n_x, T, m)
-    dWx = dGx @ X2.T                                           # (G, n_x)
-    db = dGx.sum(axis=1, keepdims=True)
-    grads = {"dx": dX.transpose(0, 2, 1), "da0": dh}
+    dWx1 = dGx @ _flat(X1, new, "X1_flat").T                   # [dWx | db] (G, n_x + 1)
+    dX = np.matmul(np.ascontiguousarray(Wx1[:, :n_x].T), dGx, out=new("dX", (n_x, T * m), dtype))
+    dWx, db = dWx1[:, :n_x], dWx1[:, n_x:]
+    grads = {"dx": dX.reshape(n_x, T, m).transpose(0, 2, 1), "da0": dh}
     if cell == "lstm":
         grads["dc0"] = dc
     if cell == "rnn":
-        grads.update(dWax=dWx, dWaa=dWh, dba=db)
+        grads.update(dWax=np.ascontiguousarray(dWx), dWaa=dWh, dba=np.ascontiguousarray(db))
         return grads
     names = GATE_ORDER[cell]
     for j, name in enumerate(names):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .losses import softmax_cross_entropy
-from .fast import CELLS, layer_backward, layer_forward
+from .fast import CELLS, Workspace, layer_backward, layer_forward
 from .init import orthogonal, xavier_uniform
 from .validation import check_positive_int, check_shape
 
@@ -73,7 +73,9 @@ class Recurrent:
 
     Parameters are named ``l{k}.{name}`` and ``l{k}_reverse.{name}`` with the
     cell functions' names (Wax…, Wr…, Wf…). ``forget_bias`` initialises the
-    LSTM's bf (1.0 is the usual choice, Gers et al. 2000).
+    LSTM's bf (1.0 is the usual choice, Gers et al. 2000). Each layer and
+    direction keeps a :class:`~rnn_core.fast.Workspace`, so training reuses its
+    memory from step to step; the outputs returned are the caller's own.
     """
 
     def __init__(self, cell, n_x, n_a, rng, num_layers=1, bidirectional=False,
@@ -85,6 +87,7 @@ class Recurrent:
         self.num_layers = check_positive_int("num_layers", num_layers)
         self.directions = 2 if bidirectional else 1
         self.parameters = {}
+        self.workspaces = [Workspace() for _ in range(num_layers * self.directions)]
         n_in = check_positive_int("n_x", n_x)
         for k in range(num_layers):
             for d in range(self.directions):
@@ -136,13 +139,16 @@ class Recurrent:
                 a0, c0 = (None, None) if initial is None else initial[k * self.directions + d]
                 a, (a_last, c_last), cache = layer_forward(
                     self.cell, h, self._layer_parameters(k, d), a0=a0, c0=c0, mask=mask,
-                    reverse=bool(d), activation=self.activation)
+                    reverse=bool(d), activation=self.activation,
+                    workspace=self.workspaces[k * self.directions + d])
                 outs.append(a)
                 finals.append(a_last)
                 caches.append(cache)
                 self.final_states.append((a_last, c_last))
             self.caches.append(caches)
             h = outs[0] if self.directions == 1 else np.concatenate(outs, axis=0)
+        if self.directions == 1:
+            h = h.copy()                          # not a view of the workspace's memory
         return h, np.concatenate(finals, axis=0)
 
     def backward(self, dout, dfinal=None):

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from rnn_core import gradient_check, rnn_backward, rnn_forward
-from rnn_core.fast import layer_backward, layer_forward
+from rnn_core import Recurrent
+from rnn_core.fast import Workspace, layer_backward, layer_forward
 from rnn_core.gru import gru_backward, gru_forward
 from rnn_core.lstm import lstm_backward, lstm_forward
 from tests.helpers import assert_close, assert_gradcheck, random_cell_parameters
@@ -118,6 +119,61 @@ def test_fast_layer_gradient_check_with_mask_and_final_state(cell, reverse):
     errors = gradient_check(f, {k: val for k, val in v.items() if k not in ("Wya", "by")})
     assert "x" in errors and "a0" in errors
     assert_gradcheck(errors)
+
+
+def test_a_workspace_changes_no_number():
+    """One workspace reused by calls of every cell, size, dtype, direction and
+    mask (so its memory is grown, shrunk and reinterpreted) gives bit for bit
+    what fresh memory gives."""
+    rng = np.random.default_rng(6)
+    workspace = Workspace()
+    cases = [("lstm", 3, 4, 2, 5, np.float64, False, False),
+             ("gru", 6, 9, 7, 12, np.float64, True, True),
+             ("rnn", 2, 3, 1, 1, np.float32, False, True),
+             ("lstm", 6, 9, 7, 12, np.float32, True, False),
+             ("gru", 1, 2, 3, 4, np.float64, False, False),
+             ("lstm", 5, 7, 3, 8, np.float64, True, True)]
+    for cell, n_x, n_a, m, T, dtype, reverse, masked in cases:
+        p = random_cell_parameters(rng, cell, n_x, n_a, dtype=dtype)
+        x = rng.standard_normal((n_x, m, T)).astype(dtype)
+        da = rng.standard_normal((n_a, m, T)).astype(dtype)
+        mask = (rng.random((m, T)) < 0.7).astype(dtype) if masked else None
+        results = []
+        for ws in (None, workspace):
+            a, (a_last, c_last), cache = layer_forward(cell, x, p, mask=mask, reverse=reverse,
+                                                       workspace=ws)
+            grads = layer_backward(da, cache)
+            results.append({"a": a.copy(), "a_last": a_last, **{k: v.copy() for k, v in grads.items()}})
+        fresh, reused = results
+        assert fresh.keys() == reused.keys()
+        for key in fresh:
+            np.testing.assert_array_equal(reused[key], fresh[key], err_msg=f"{cell} {key}")
+
+
+def test_backward_on_a_cache_whose_workspace_was_reused_raises():
+    rng = np.random.default_rng(7)
+    p = random_cell_parameters(rng, "lstm", 3, 4)
+    x = rng.standard_normal((3, 2, 5))
+    workspace = Workspace()
+    _, _, old = layer_forward("lstm", x, p, workspace=workspace)
+    _, _, new = layer_forward("lstm", 2 * x, p, workspace=workspace)
+    layer_backward(np.ones((4, 2, 5)), new)
+    with pytest.raises(ValueError, match="memory was reused by a later layer_forward"):
+        layer_backward(np.ones((4, 2, 5)), old)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_recurrent_outputs_survive_the_next_call(bidirectional):
+    """Recurrent reuses memory between calls, but what it returns is the caller's."""
+    rng = np.random.default_rng(8)
+    layer = Recurrent("lstm", 3, 4, rng, num_layers=2, bidirectional=bidirectional)
+    x1, x2 = rng.standard_normal((3, 2, 5)), rng.standard_normal((3, 2, 5))
+    out1, final1 = layer.forward(x1)
+    kept = out1.copy(), final1.copy()
+    out2, _ = layer.forward(x2)
+    assert not np.allclose(out1, out2)
+    np.testing.assert_array_equal(out1, kept[0])
+    np.testing.assert_array_equal(final1, kept[1])
 
 
 def test_float32_stays_float32():
