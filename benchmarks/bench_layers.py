@@ -5,10 +5,16 @@ the CPU, forward + backward, same dtype, same thread count.
     python benchmarks/bench_layers.py --quick    # fewer repetitions
 
 Prints, for every cell, size and dtype: the median time of numpy and of torch,
-their ratio (below 1: numpy is faster), and the fraction of this machine's
-measured matrix-multiply peak that the numpy layer reaches. The two are timed
-in alternating blocks so that a noisy machine slows both alike. Set the thread
-count with OPENBLAS_NUM_THREADS / OMP_NUM_THREADS (default: all cores).
+their ratio (below 1: numpy is faster), the fraction of this machine's
+measured matrix-multiply peak that the numpy layer reaches, and two lower
+bounds as fractions of torch's time: *products*, the measured time of the
+layer's matrix products alone (same shapes, same calls, nothing else), and
+*floor*, the time its FLOPs would take at numpy's peak rate. A products value
+above 1 means this layer cannot match torch there even with free element-wise
+work; a floor above 1 means no numpy layer can. The numpy layer reuses a Workspace from call to call, as
+``rnn_core.Recurrent`` does in training. The two are timed in alternating
+blocks so that a noisy machine slows both alike. Set the thread count with
+OPENBLAS_NUM_THREADS / OMP_NUM_THREADS (default: all cores).
 """
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ import time
 import numpy as np
 import torch
 
-from rnn_core.fast import layer_backward, layer_forward
+from rnn_core.fast import Workspace, layer_backward, layer_forward
 
 SIZES = [  # (name, T, m, n_x, n_a)
     ("T=100 m=64 n_x=64 n_a=128", 100, 64, 64, 128),
@@ -63,6 +69,32 @@ def alternating_medians(f, g, repeats, blocks=5):
     return float(np.median(tf)), float(np.median(tg))
 
 
+def products_only(cell, T, m, n_x, n_a, dtype, rng):
+    """A function that does only the matrix products of the numpy layer's forward
+    + backward, with the same shapes and ``out=`` buffers: T steps of
+    Wh @ a⟨t−1⟩ and of Whᵀ @ ∂gates, the input projection and the three
+    gradient products over all steps."""
+    G = GATES[cell] * n_a
+    Wx, Wh = rng.standard_normal((G, n_x + 1)).astype(dtype), rng.standard_normal((G, n_a)).astype(dtype)
+    WhT, WxT = np.ascontiguousarray(Wh.T), np.ascontiguousarray(Wx[:, :n_x].T)
+    X1 = rng.standard_normal((T, n_x + 1, m)).astype(dtype)
+    h, hw = np.ones((n_a, m), dtype), np.empty((G, m), dtype)
+    P, dG = np.empty((T, G, m), dtype), rng.standard_normal((T, G, m)).astype(dtype)
+    dGf, Hf = rng.standard_normal((G, T * m)).astype(dtype), rng.standard_normal((n_a, T * m)).astype(dtype)
+    Xf, dX = rng.standard_normal((n_x + 1, T * m)).astype(dtype), np.empty((n_x, T * m), dtype)
+
+    def run():
+        np.matmul(Wx, X1, out=P)
+        for t in range(T):
+            np.matmul(Wh, h, out=hw)
+        for t in range(T):
+            np.matmul(WhT, dG[t], out=h)
+        dGf @ Hf.T
+        dGf @ Xf.T
+        np.matmul(WxT, dGf, out=dX)
+    return run
+
+
 def matmul_peak(dtype, n=1024, repeats=7):
     a = np.random.default_rng(0).standard_normal((n, n)).astype(dtype)
     a @ a
@@ -89,8 +121,10 @@ def run(quick=False):
                 x = rng.standard_normal((n_x, m, T)).astype(dtype)
                 da = rng.standard_normal((n_a, m, T)).astype(dtype)
 
+                workspace = Workspace()
+
                 def ours():
-                    _, _, cache = layer_forward(cell, x, p)
+                    _, _, cache = layer_forward(cell, x, p, workspace=workspace)
                     layer_backward(da, cache)
 
                 module = TORCH_MODULES[cell](n_x, n_a, dtype=tdtype)
@@ -105,11 +139,15 @@ def run(quick=False):
 
                 repeats = 5 if quick else (20 if T * m > 100 else 200)
                 t_np, t_torch = alternating_medians(ours, theirs, repeats)
-                frac = flops(cell, T, m, n_x, n_a) / t_np / peak
-                rows.append((np.dtype(dtype).name, name, cell, t_np, t_torch))
+                t_products, _ = alternating_medians(
+                    products_only(cell, T, m, n_x, n_a, dtype, rng), theirs, repeats)
+                t_floor = flops(cell, T, m, n_x, n_a) / peak
+                rows.append((np.dtype(dtype).name, name, cell, t_np, t_torch, t_products, t_floor))
                 print(f"{np.dtype(dtype).name:8s} {name:42s} {cell:5s} numpy {t_np * 1e3:8.3f} ms"
                       f"  torch {t_torch * 1e3:8.3f} ms  ratio {t_np / t_torch:5.2f}"
-                      f"  peak {100 * frac:5.1f}%", flush=True)
+                      f"  peak {100 * t_floor / t_np:5.1f}%  products {t_products / t_torch:5.2f}"
+                      f"  floor {t_floor / t_torch:5.2f}",
+                      flush=True)
     return rows
 
 
