@@ -3,6 +3,8 @@ the CPU, forward + backward, same dtype, same thread count.
 
     python benchmarks/bench_layers.py            # the full table (a few minutes)
     python benchmarks/bench_layers.py --quick    # fewer repetitions
+    python benchmarks/bench_layers.py --save     # also record the table, with its
+                                                 # provenance, for the LSTM chapter
 
 Prints, for every cell, size and dtype: the median time of numpy and of torch,
 their ratio (below 1: numpy is faster), the fraction of this machine's
@@ -21,12 +23,16 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import time
 
 import numpy as np
 import torch
 
+from rnn_core.artifacts import current_commit, provenance, save_artifact
 from rnn_core.fast import Workspace, layer_backward, layer_forward
+
+ARTIFACT = "benchmark_layers.json"
 
 SIZES = [  # (name, T, m, n_x, n_a)
     ("T=100 m=64 n_x=64 n_a=128", 100, 64, 64, 128),
@@ -104,18 +110,30 @@ def matmul_peak(dtype, n=1024, repeats=7):
     return 2 * n ** 3 / min(times)
 
 
-def run(quick=False):
+def cpu_name():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def run(quick=False, sizes=SIZES):
+    """Time every cell at every size in float32 and float64; print the table and
+    return its rows (times in seconds) and the measured matrix-multiply peaks."""
     threads = int(os.environ.get("OMP_NUM_THREADS", os.cpu_count()))
     torch.set_num_threads(threads)
     rng = np.random.default_rng(0)
     print(f"# rnn_core fast layers vs torch {torch.__version__} (CPU), forward + backward")
-    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+    print(f"# {cpu_name()}, {os.cpu_count()} cores, "
           f"torch threads {torch.get_num_threads()}, numpy {np.__version__}")
-    rows = []
+    rows, peaks = [], {}
     for dtype, tdtype in ((np.float32, torch.float32), (np.float64, torch.float64)):
-        peak = matmul_peak(dtype)
+        peak = peaks[np.dtype(dtype).name] = matmul_peak(dtype)
         print(f"# {np.dtype(dtype).name}: measured matrix-multiply peak {peak / 1e9:.0f} GFLOP/s")
-        for name, T, m, n_x, n_a in SIZES:
+        for name, T, m, n_x, n_a in sizes:
             for cell in ("rnn", "gru", "lstm"):
                 p = random_parameters(cell, n_x, n_a, dtype, rng)
                 x = rng.standard_normal((n_x, m, T)).astype(dtype)
@@ -142,16 +160,38 @@ def run(quick=False):
                 t_products, _ = alternating_medians(
                     products_only(cell, T, m, n_x, n_a, dtype, rng), theirs, repeats)
                 t_floor = flops(cell, T, m, n_x, n_a) / peak
-                rows.append((np.dtype(dtype).name, name, cell, t_np, t_torch, t_products, t_floor))
+                rows.append(dict(dtype=np.dtype(dtype).name, size=name, T=T, m=m, n_x=n_x,
+                                 n_a=n_a, cell=cell, numpy_s=t_np, torch_s=t_torch,
+                                 products_s=t_products, floor_s=t_floor))
                 print(f"{np.dtype(dtype).name:8s} {name:42s} {cell:5s} numpy {t_np * 1e3:8.3f} ms"
                       f"  torch {t_torch * 1e3:8.3f} ms  ratio {t_np / t_torch:5.2f}"
                       f"  peak {100 * t_floor / t_np:5.1f}%  products {t_products / t_torch:5.2f}"
                       f"  floor {t_floor / t_torch:5.2f}",
                       flush=True)
-    return rows
+    return rows, peaks
+
+
+def main(argv=None, directory=None, sizes=SIZES):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--save", action="store_true",
+                        help=f"record the table as rnn_core/artifacts/{ARTIFACT}")
+    args = parser.parse_args(argv)
+    commit, start = current_commit(), time.time()
+    rows, peaks = run(args.quick, sizes)
+    if not args.save:
+        return None
+    record = {
+        "provenance": provenance(
+            ["python", "benchmarks/bench_layers.py"] + list(sys.argv[1:] if argv is None else argv),
+            time.time() - start, commit, torch=torch.__version__, cpu=cpu_name(),
+            threads=torch.get_num_threads(), quick=args.quick),
+        "matmul_peak_flops": peaks,
+        "rows": rows,
+    }
+    kwargs = {} if directory is None else {"directory": directory}
+    return save_artifact(ARTIFACT, record, **kwargs)
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    run(parser.parse_args().quick)
+    main()

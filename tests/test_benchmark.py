@@ -1,0 +1,40 @@
+"""The layer benchmark records its table with provenance, and the recorded
+table that the LSTM chapter shows covers every cell, size and dtype of the code."""
+import json
+
+import pytest
+
+pytest.importorskip("torch")
+from benchmarks import bench_layers  # noqa: E402
+from rnn_core.artifacts import PROVENANCE_FIELDS, load_artifact  # noqa: E402
+
+ROW_KEYS = {"dtype", "size", "T", "m", "n_x", "n_a", "cell", "numpy_s", "torch_s",
+            "products_s", "floor_s"}
+
+
+def test_benchmark_records_its_table(tmp_path):
+    path = bench_layers.main(["--quick", "--save"], directory=tmp_path,
+                             sizes=[("tiny", 3, 2, 3, 4)])
+    data = json.loads(path.read_text())
+    assert path.name == bench_layers.ARTIFACT
+    assert all(data["provenance"].get(f) not in (None, "") for f in PROVENANCE_FIELDS)
+    assert data["provenance"]["quick"] is True and data["provenance"]["torch"]
+    assert [(r["dtype"], r["cell"]) for r in data["rows"]] == [
+        (d, c) for d in ("float32", "float64") for c in ("rnn", "gru", "lstm")]
+    for row in data["rows"]:
+        assert set(row) == ROW_KEYS
+        assert 0 < row["floor_s"] < row["products_s"] < row["numpy_s"]
+        assert row["torch_s"] > 0
+    assert set(data["matmul_peak_flops"]) == {"float32", "float64"}
+
+
+def test_recorded_benchmark_matches_the_code():
+    data = load_artifact(bench_layers.ARTIFACT)
+    prov = data["provenance"]
+    assert all(prov.get(f) not in (None, "") for f in PROVENANCE_FIELDS), prov
+    assert prov["quick"] is False
+    recorded = {(r["dtype"], r["size"], r["cell"]): (r["T"], r["m"], r["n_x"], r["n_a"])
+                for r in data["rows"]}
+    expected = {(d, name, c): (T, m, n_x, n_a) for d in ("float32", "float64")
+                for name, T, m, n_x, n_a in bench_layers.SIZES for c in ("rnn", "gru", "lstm")}
+    assert recorded == expected
