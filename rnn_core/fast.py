@@ -29,7 +29,8 @@ sequences. With padding at the end, the final state is the state after each
 sequence's last real step; ``reverse=True`` runs from the end and starts at
 each sequence's last real step.
 
-Introduced in the chapter *The GRU* (and used by every later chapter).
+Introduced in the chapter *The LSTM*, section "The same layer, fast" (and used by
+every later chapter).
 """
 from __future__ import annotations
 
