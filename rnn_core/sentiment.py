@@ -257,7 +257,8 @@ def run(config: Config, source=None, device=None, progress=True, with_baselines=
     return result, net, prepared
 
 
-def main(argv=None):
+def parse_command(argv):
+    """The command line of ``python -m rnn_core.sentiment`` -> (arguments, Config)."""
     parser = argparse.ArgumentParser(description="Train an IMDB sentiment RNN and record it.")
     parser.add_argument("--data", default=None, help="aclImdb archive or folder (else $RNN_BOOK_IMDB "
                                                      "or a download)")
@@ -273,7 +274,11 @@ def main(argv=None):
         else:
             parser.add_argument(flag, type=types[field.type], default=field.default)
     args = parser.parse_args(argv)
-    config = Config(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Config)})
+    return args, Config(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Config)})
+
+
+def main(argv=None):
+    args, config = parse_command(argv)
     commit = current_commit()                 # the code this run starts from
     result, net, _ = run(config, args.data, with_baselines=not args.no_baselines)
     data = {"provenance": provenance(["python", "-m", "rnn_core.sentiment"] + list(argv or sys.argv[1:]),

@@ -2,14 +2,16 @@
 trained weights give the same logits in rnn_core, and the training command
 records its run with provenance."""
 import json
+import shlex
 
 import numpy as np
 import pytest
 import torch
 
-from rnn_core.artifacts import PROVENANCE_FIELDS
+from rnn_core.artifacts import ARTIFACTS, PROVENANCE_FIELDS, load_artifact
 from rnn_core.imdb import load_imdb, pad
-from rnn_core.sentiment import Config, SentimentNet, main, prepare, fit, evaluate, to_rnn_core
+from rnn_core.sentiment import (Config, SentimentNet, evaluate, fit, main, parse_command, prepare,
+                                to_rnn_core)
 from tests.test_imdb_data import make_archive
 
 WORDS = {1: ["great", "wonderful", "loved", "superb"], 0: ["awful", "boring", "hated", "dull"]}
@@ -83,3 +85,24 @@ def test_bad_model_arguments():
         SentimentNet(10, Config(cell="tcn"))
     with pytest.raises(ValueError, match="pooling must be 'last' or 'mean', got 'max'"):
         SentimentNet(10, Config(pooling="max"))
+
+
+@pytest.mark.parametrize("path", sorted(ARTIFACTS.glob("imdb_*.json")), ids=lambda p: p.stem)
+def test_recorded_runs_match_the_code(path):
+    """Every recorded full run: complete provenance, and the command it records,
+    parsed by today's code, gives exactly the configuration it records."""
+    data = load_artifact(path.name)
+    prov = data["provenance"]
+    assert all(prov.get(f) not in (None, "") for f in PROVENANCE_FIELDS + ("device", "torch"))
+    assert "cuda" in prov and prov["seed"] == data["config"]["seed"]
+    words = shlex.split(prov["command"])
+    assert words[:3] == ["python", "-m", "rnn_core.sentiment"]
+    _, config = parse_command(words[3:])
+    assert data["config"] == json.loads(json.dumps(config.__dict__))
+    assert config.train_subset is None, "a full run trains on every training review"
+    assert data["train_reviews"] == round(25_000 * (1 - config.val_fraction))
+    history = data["history"]
+    assert 1 <= len(history["epoch"]) <= config.epochs
+    assert all(len(v) == len(history["epoch"]) for v in history.values())
+    assert data["val_accuracy"] == max(history["val_accuracy"])
+    assert 0.5 < data["test_accuracy"] <= 1 and data["device"] == prov["device"]
