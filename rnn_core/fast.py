@@ -228,12 +228,7 @@ def _derivative_factors(cache, new):
     H, before, after = cache["H"], cache["before"], cache["after"]
     if cell == "rnn":
         A = _in_time_order(H, after, reverse, new, "A")
-        if cache["activation"] == "tanh":
-            D = np.multiply(A, A, out=new("D", A.shape, A.dtype))
-            np.subtract(1, D, out=D)
-        else:
-            D = get_activation(cache["activation"]).derivative_from_output(A)
-        return {"D": D}
+        return {"D": get_activation(cache["activation"]).derivative_from_output(A)}
     gates = cache["gates"]
     T, G, m = gates.shape
     n = n_a
