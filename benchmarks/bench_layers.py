@@ -61,18 +61,19 @@ def flops(cell, T, m, n_x, n_a):
     return 6 * T * m * GATES[cell] * n_a * (n_x + n_a)
 
 
-def alternating_medians(f, g, repeats, blocks=5):
-    """Median times of f and g, measured in alternating blocks. Each block starts
-    with an untimed call: the BLAS and OpenMP worker threads of one library
-    spin for a while after it returns, which would slow the other's first call."""
-    tf, tg = [], []
+def alternating_medians(fns, repeats, blocks=5):
+    """Median time of each function in ``fns``, measured in alternating blocks.
+    Each block starts with an untimed call: the BLAS and OpenMP worker threads of
+    one library spin for a while after it returns, which would slow the next
+    one's first call."""
+    times = [[] for _ in fns]
     per_block = max(1, repeats // blocks)
     for _ in range(blocks):
-        for fn, times in ((f, tf), (g, tg)):
+        for fn, ts in zip(fns, times):
             fn()
             for _ in range(per_block):
-                t = time.perf_counter(); fn(); times.append(time.perf_counter() - t)
-    return float(np.median(tf)), float(np.median(tg))
+                t = time.perf_counter(); fn(); ts.append(time.perf_counter() - t)
+    return [float(np.median(ts)) for ts in times]
 
 
 def products_only(cell, T, m, n_x, n_a, dtype, rng):
@@ -157,9 +158,8 @@ def run(quick=False, sizes=SIZES):
                     out.backward(dat)
 
                 repeats = 5 if quick else (20 if T * m > 100 else 200)
-                t_np, t_torch = alternating_medians(ours, theirs, repeats)
-                t_products, _ = alternating_medians(
-                    products_only(cell, T, m, n_x, n_a, dtype, rng), theirs, repeats)
+                products = products_only(cell, T, m, n_x, n_a, dtype, rng)
+                t_np, t_torch, t_products = alternating_medians((ours, theirs, products), repeats)
                 t_floor = flops(cell, T, m, n_x, n_a) / peak
                 rows.append(dict(dtype=np.dtype(dtype).name, size=name, T=T, m=m, n_x=n_x,
                                  n_a=n_a, cell=cell, numpy_s=t_np, torch_s=t_torch,
