@@ -11,6 +11,8 @@ shared_imdb="$(pwd)/../shared/data/imdb/aclImdb_labelled.tar.gz"
 if [ -z "${RNN_BOOK_IMDB:-}" ] && [ -f "$shared_imdb" ]; then
     export RNN_BOOK_IMDB="$shared_imdb"
 fi
+# The kernels that execute the chapters precompute the website's interactive frames.
+export RNN_BOOK_BUILD=1
 jupyter-book build -n -W --keep-going .
 echo "The book is at $(pwd)/_build/html/index.html"
 if [ "${1:-}" = "--serve" ]; then

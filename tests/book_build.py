@@ -6,6 +6,7 @@ the source notebooks stay output-free), and that copy is built strictly
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -49,8 +50,10 @@ class BuiltBook:
 def execute_chapter(path: Path, timeout: int = 900) -> None:
     """Run every cell of a notebook in place, in its own folder."""
     nb = nbformat.read(path, as_version=4)
+    # RNN_BOOK_BUILD=1: interactive figures precompute their website frames (rnn_core.interactive)
     NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+                   resources={"metadata": {"path": str(path.parent)}}).execute(
+        env={**os.environ, "RNN_BOOK_BUILD": "1"})
     nbformat.write(nb, path)
 
 
