@@ -1,10 +1,12 @@
 """Benchmark: rnn_core's fast sequence layers against torch.nn.RNN/GRU/LSTM on
 the CPU, forward + backward, same dtype, same thread count.
 
-    python benchmarks/bench_layers.py            # the full table (a few minutes)
-    python benchmarks/bench_layers.py --quick    # fewer repetitions
-    python benchmarks/bench_layers.py --save     # also record the table, with its
-                                                 # provenance, for the LSTM chapter
+    python benchmarks/bench_layers.py               # the full table (a few minutes)
+    python benchmarks/bench_layers.py --quick       # fewer repetitions
+    python benchmarks/bench_layers.py --contention  # the same table beside a busy
+                                                    # process pinned to one core
+    python benchmarks/bench_layers.py --save        # also record the table, with its
+                                                    # provenance, for the LSTM chapter
 
 Prints, for every cell, size and dtype: the median time of numpy and of torch,
 their ratio (below 1: numpy is faster), the fraction of this machine's
@@ -13,26 +15,39 @@ bounds as fractions of torch's time: *products*, the measured time of the
 layer's matrix products alone (same shapes, same calls, nothing else), and
 *floor*, the time its FLOPs would take at numpy's peak rate. A products value
 above 1 means this layer cannot match torch there even with free element-wise
-work; a floor above 1 means no numpy layer can. The numpy layer reuses a Workspace from call to call, as
-``rnn_core.Recurrent`` does in training. The two are timed in alternating
-blocks so that a noisy machine slows both alike. Set the thread count with
-OPENBLAS_NUM_THREADS / OMP_NUM_THREADS (default: all cores).
+work; a floor above 1 means no numpy layer can. The numpy layer reuses a
+Workspace from call to call, as ``rnn_core.Recurrent`` does in training, and
+runs under rnn_core's thread policy (rnn_core/threads.py); *policy* is its time
+divided by the same layer's with the policy switched off (numpy's BLAS on its
+default thread count everywhere), the policy's cost or gain. All four are
+timed in alternating blocks so that a noisy machine slows them alike. Set the
+thread count with OPENBLAS_NUM_THREADS / OMP_NUM_THREADS (default: the CPUs
+this process may use).
+
+``--contention`` starts one busy process (a Python loop) pinned to the last
+CPU of this process's affinity mask, runs the whole table beside it and stops
+it; ``--save`` then records ``benchmark_layers_contention.json``.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import platform
+import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import numpy as np
 import torch
 
 from rnn_core.artifacts import current_commit, provenance, save_artifact
 from rnn_core.fast import Workspace, layer_backward, layer_forward
+from rnn_core.threads import (available_cpus, per_step, set_threads, thread_settings,
+                              whole_sequence)
 
 ARTIFACT = "benchmark_layers.json"
+CONTENTION_ARTIFACT = "benchmark_layers_contention.json"
 
 SIZES = [  # (name, T, m, n_x, n_a)
     ("T=100 m=64 n_x=64 n_a=128", 100, 64, 64, 128),
@@ -80,7 +95,7 @@ def products_only(cell, T, m, n_x, n_a, dtype, rng):
     """A function that does only the matrix products of the numpy layer's forward
     + backward, with the same shapes and ``out=`` buffers: T steps of
     Wh @ a⟨t−1⟩ and of Whᵀ @ ∂gates, the input projection and the three
-    gradient products over all steps."""
+    gradient products over all steps, on the thread counts of the layer's policy."""
     G = GATES[cell] * n_a
     Wx, Wh = rng.standard_normal((G, n_x + 1)).astype(dtype), rng.standard_normal((G, n_a)).astype(dtype)
     WhT, WxT = np.ascontiguousarray(Wh.T), np.ascontiguousarray(Wx[:, :n_x].T)
@@ -90,15 +105,19 @@ def products_only(cell, T, m, n_x, n_a, dtype, rng):
     dGf, Hf = rng.standard_normal((G, T * m)).astype(dtype), rng.standard_normal((n_a, T * m)).astype(dtype)
     Xf, dX = rng.standard_normal((n_x + 1, T * m)).astype(dtype), np.empty((n_x, T * m), dtype)
 
-    def run():
-        np.matmul(Wx, X1, out=P)
-        for t in range(T):
-            np.matmul(Wh, h, out=hw)
-        for t in range(T):
-            np.matmul(WhT, dG[t], out=h)
-        dGf @ Hf.T
-        dGf @ Xf.T
-        np.matmul(WxT, dGf, out=dX)
+    def run():                        # with the layer's thread policy, as the layer does
+        with whole_sequence():
+            np.matmul(Wx, X1, out=P)
+        with per_step():
+            for t in range(T):
+                np.matmul(Wh, h, out=hw)
+        with per_step():
+            for t in range(T):
+                np.matmul(WhT, dG[t], out=h)
+        with whole_sequence():
+            dGf @ Hf.T
+            dGf @ Xf.T
+            np.matmul(WxT, dGf, out=dX)
     return run
 
 
@@ -122,15 +141,38 @@ def cpu_name():
     return platform.processor() or platform.machine()
 
 
+@contextmanager
+def busy_process(cpu=None):
+    """One competing process spinning in a Python loop, pinned to ``cpu`` (default:
+    the last CPU this process may use); stopped on exit. Yields its CPU."""
+    cpu = max(os.sched_getaffinity(0)) if cpu is None else cpu
+    proc = subprocess.Popen([sys.executable, "-c", "while True: pass"],
+                            preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
+    try:
+        time.sleep(0.5)
+        yield cpu
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def load_average():
+    try:
+        return list(os.getloadavg())
+    except OSError:
+        return None
+
+
 def run(quick=False, sizes=SIZES):
     """Time every cell at every size in float32 and float64; print the table and
     return its rows (times in seconds) and the measured matrix-multiply peaks."""
-    threads = int(os.environ.get("OMP_NUM_THREADS", os.cpu_count()))
+    threads = int(os.environ.get("OMP_NUM_THREADS", available_cpus()))
     torch.set_num_threads(threads)
     rng = np.random.default_rng(0)
     print(f"# rnn_core fast layers vs torch {torch.__version__} (CPU), forward + backward")
-    print(f"# {cpu_name()}, {os.cpu_count()} cores, "
-          f"torch threads {torch.get_num_threads()}, numpy {np.__version__}")
+    print(f"# {cpu_name()}, {os.cpu_count()} cores ({available_cpus()} usable), "
+          f"torch threads {torch.get_num_threads()}, numpy {np.__version__}, "
+          f"thread policy {thread_settings()}, load average {load_average()}")
     rows, peaks = [], {}
     for dtype, tdtype in ((np.float32, torch.float32), (np.float64, torch.float64)):
         peak = peaks[np.dtype(dtype).name] = matmul_peak(dtype)
@@ -147,6 +189,10 @@ def run(quick=False, sizes=SIZES):
                     _, _, cache = layer_forward(cell, x, p, workspace=workspace)
                     layer_backward(da, cache)
 
+                def ours_without_policy():
+                    with set_threads(enabled=False):
+                        ours()
+
                 module = TORCH_MODULES[cell](n_x, n_a, dtype=tdtype)
                 xt = torch.from_numpy(x.transpose(2, 1, 0).copy()).requires_grad_(True)
                 dat = torch.from_numpy(da.transpose(2, 1, 0).copy())
@@ -159,15 +205,17 @@ def run(quick=False, sizes=SIZES):
 
                 repeats = 5 if quick else (20 if T * m > 100 else 200)
                 products = products_only(cell, T, m, n_x, n_a, dtype, rng)
-                t_np, t_torch, t_products = alternating_medians((ours, theirs, products), repeats)
+                t_np, t_torch, t_products, t_off = alternating_medians(
+                    (ours, theirs, products, ours_without_policy), repeats)
                 t_floor = flops(cell, T, m, n_x, n_a) / peak
                 rows.append(dict(dtype=np.dtype(dtype).name, size=name, T=T, m=m, n_x=n_x,
                                  n_a=n_a, cell=cell, numpy_s=t_np, torch_s=t_torch,
-                                 products_s=t_products, floor_s=t_floor))
+                                 products_s=t_products, floor_s=t_floor,
+                                 numpy_without_policy_s=t_off))
                 print(f"{np.dtype(dtype).name:8s} {name:42s} {cell:5s} numpy {t_np * 1e3:8.3f} ms"
                       f"  torch {t_torch * 1e3:8.3f} ms  ratio {t_np / t_torch:5.2f}"
                       f"  peak {100 * t_floor / t_np:5.1f}%  products {t_products / t_torch:5.2f}"
-                      f"  floor {t_floor / t_torch:5.2f}",
+                      f"  floor {t_floor / t_torch:5.2f}  policy {t_np / t_off:5.2f}",
                       flush=True)
     return rows, peaks
 
@@ -175,23 +223,36 @@ def run(quick=False, sizes=SIZES):
 def main(argv=None, directory=None, sizes=SIZES):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--contention", action="store_true",
+                        help="run beside a busy process pinned to one CPU")
     parser.add_argument("--save", action="store_true",
-                        help=f"record the table as rnn_core/artifacts/{ARTIFACT}")
+                        help=f"record the table as rnn_core/artifacts/{ARTIFACT} "
+                             f"({CONTENTION_ARTIFACT} with --contention)")
     args = parser.parse_args(argv)
     commit, start = current_commit(), time.time()
-    rows, peaks = run(args.quick, sizes)
+    load_before = load_average()
+    busy_cpu = None
+    if args.contention:
+        with busy_process() as busy_cpu:
+            print(f"# contention: a busy process pinned to CPU {busy_cpu}")
+            rows, peaks = run(args.quick, sizes)
+    else:
+        rows, peaks = run(args.quick, sizes)
     if not args.save:
         return None
     record = {
         "provenance": provenance(
             ["python", "benchmarks/bench_layers.py"] + list(sys.argv[1:] if argv is None else argv),
             time.time() - start, commit, torch=torch.__version__, cpu=cpu_name(),
-            threads=torch.get_num_threads(), quick=args.quick),
+            threads=torch.get_num_threads(), usable_cpus=available_cpus(),
+            thread_policy=thread_settings(), quick=args.quick,
+            contention=None if busy_cpu is None else f"one busy process pinned to CPU {busy_cpu}",
+            load_average_before=load_before, load_average_after=load_average()),
         "matmul_peak_flops": peaks,
         "rows": rows,
     }
     kwargs = {} if directory is None else {"directory": directory}
-    return save_artifact(ARTIFACT, record, **kwargs)
+    return save_artifact(CONTENTION_ARTIFACT if args.contention else ARTIFACT, record, **kwargs)
 
 
 if __name__ == "__main__":

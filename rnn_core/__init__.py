@@ -15,6 +15,7 @@ from .training import train
 from .gru import gru_backward, gru_cell_backward, gru_cell_forward, gru_forward
 from .lstm import lstm_backward, lstm_cell_backward, lstm_cell_forward, lstm_forward
 from .fast import Workspace, layer_backward, layer_forward
+from .threads import available_cpus, set_threads, thread_settings
 from .layers import Dense, Embedding, OneHot, Recurrent, SequenceModel
 from . import tasks
 

@@ -16,6 +16,9 @@ What makes them fast, while the equations stay those of the cells:
   memory kept from the previous call. A fresh array of a few MB costs one page
   fault per 4 KiB the first time it is written, and on a virtual machine that
   alone can double the time of a layer;
+- threads: the per-step products run on one BLAS thread and the
+  whole-sequence products on at most the CPUs this process may use (the policy
+  of :mod:`rnn_core.threads`; ``rnn_core.set_threads`` overrides it);
 - σ(z) = ½ + ½ tanh(z/2): the rows of the sigmoid gates are scaled by ½ once
   per call, so one tanh over all gates of a step computes every gate; and the
   derivative factors that do not depend on the incoming gradient (σ′, 1 − tanh²
@@ -42,6 +45,7 @@ from .activations import get_activation
 from .gru import check_gru_parameters
 from .lstm import check_lstm_parameters
 from .rnn import check_rnn_parameters
+from .threads import per_step, whole_sequence
 from .validation import check_positive_int, check_shape
 
 CELLS = ("rnn", "gru", "lstm")
@@ -142,7 +146,8 @@ def layer_forward(cell, x, parameters, a0=None, c0=None, mask=None, reverse=Fals
     X1[:, :n_x] = x.transpose(2, 0, 1)
     X1[:, n_x] = 1
     P = new("P", (T, G, m), dtype)                             # Wx x⟨t⟩ + b, all steps;
-    np.matmul(Wx1, X1, out=P)                                  # gated cells: becomes the gates
+    with whole_sequence():                                     # gated cells: becomes the gates
+        np.matmul(Wx1, X1, out=P)
     H = new("H", (T + 1, n_a, m), dtype)                       # H[k]: state after k steps
     H[0] = 0 if a0 is None else a0
     C = TC = hidden = None
@@ -157,46 +162,47 @@ def layer_forward(cell, x, parameters, a0=None, c0=None, mask=None, reverse=Fals
     hw = new("hw", (G, m), dtype)
     tmp = new("tmp", (n_a, m), dtype)
     steps = list(range(T - 1, -1, -1)) if reverse else list(range(T))
-    for k, s in enumerate(steps):                              # step s is the (k+1)-th processed
-        h_prev, h_new = H[k], H[k + 1]
-        np.matmul(Wh, h_prev, out=hw)
-        gs = P[s]
-        if cell == "rnn":
-            np.add(gs, hw, out=h_new)
-            if activation == "tanh":
-                np.tanh(h_new, out=h_new)
+    with per_step():                                           # one BLAS thread per step
+        for k, s in enumerate(steps):                          # step s is the (k+1)-th processed
+            h_prev, h_new = H[k], H[k + 1]
+            np.matmul(Wh, h_prev, out=hw)
+            gs = P[s]
+            if cell == "rnn":
+                np.add(gs, hw, out=h_new)
+                if activation == "tanh":
+                    np.tanh(h_new, out=h_new)
+                else:
+                    h_new[:] = g.forward(h_new)
+            elif cell == "lstm":
+                gs += hw
+                np.tanh(gs, out=gs)                            # c̃, and tanh(z/2) for o, f, i
+                sig = gs[:3 * n_a]
+                sig *= 0.5
+                sig += 0.5
+                o, f, i, cc = gs[:n_a], gs[n_a:2 * n_a], gs[2 * n_a:3 * n_a], gs[3 * n_a:]
+                c_new = np.multiply(f, C[k], out=C[k + 1])
+                np.multiply(i, cc, out=tmp)
+                c_new += tmp
+                np.tanh(c_new, out=TC[s])
+                np.multiply(o, TC[s], out=h_new)
             else:
-                h_new[:] = g.forward(h_new)
-        elif cell == "lstm":
-            gs += hw
-            np.tanh(gs, out=gs)                                # c̃, and tanh(z/2) for o, f, i
-            sig = gs[:3 * n_a]
-            sig *= 0.5
-            sig += 0.5
-            o, f, i, cc = gs[:n_a], gs[n_a:2 * n_a], gs[2 * n_a:3 * n_a], gs[3 * n_a:]
-            c_new = np.multiply(f, C[k], out=C[k + 1])
-            np.multiply(i, cc, out=tmp)
-            c_new += tmp
-            np.tanh(c_new, out=TC[s])
-            np.multiply(o, TC[s], out=h_new)
-        else:
-            rz = gs[:2 * n_a]
-            rz += hw[:2 * n_a]
-            np.tanh(rz, out=rz)
-            rz *= 0.5
-            rz += 0.5
-            r, z, cc = gs[:n_a], gs[n_a:2 * n_a], gs[2 * n_a:]
-            np.add(hw[2 * n_a:], bca, out=hidden[s])
-            np.multiply(r, hidden[s], out=tmp)
-            cc += tmp
-            np.tanh(cc, out=cc)
-            np.subtract(h_prev, cc, out=h_new)                 # a = c̃ + Γz ⊙ (a⟨t−1⟩ − c̃)
-            h_new *= z
-            h_new += cc
-        if pad is not None:                                    # padded columns keep their state
-            np.copyto(h_new, h_prev, where=pad[s])
-            if cell == "lstm":
-                np.copyto(C[k + 1], C[k], where=pad[s])
+                rz = gs[:2 * n_a]
+                rz += hw[:2 * n_a]
+                np.tanh(rz, out=rz)
+                rz *= 0.5
+                rz += 0.5
+                r, z, cc = gs[:n_a], gs[n_a:2 * n_a], gs[2 * n_a:]
+                np.add(hw[2 * n_a:], bca, out=hidden[s])
+                np.multiply(r, hidden[s], out=tmp)
+                cc += tmp
+                np.tanh(cc, out=cc)
+                np.subtract(h_prev, cc, out=h_new)             # a = c̃ + Γz ⊙ (a⟨t−1⟩ − c̃)
+                h_new *= z
+                h_new += cc
+            if pad is not None:                                # padded columns keep their state
+                np.copyto(h_new, h_prev, where=pad[s])
+                if cell == "lstm":
+                    np.copyto(C[k + 1], C[k], where=pad[s])
     # state before / after each step s, in time order
     before = np.arange(T - 1, -1, -1) if reverse else np.arange(T)
     after = before + 1
@@ -312,51 +318,55 @@ def layer_backward(da, cache, da_last=None, dc_last=None):
     dh_new, t1 = new("dh_new", (n_a, m), dtype), new("t1", (n_a, m), dtype)
     dc_new = new("dc_new", (n_a, m), dtype) if cell == "lstm" else None
     dpre_c = new("dpre_c", (T, n_a, m), dtype) if cell == "gru" else None
-    for s in reversed(cache["steps"]):
-        np.add(dh, dA[s], out=dh_new)
-        if M is not None:                                      # padded columns: pass through
-            dh_new *= M[s]
-            dh_carry = (1 - M[s]) * dh
-        dgs = dG[s]
-        if cell == "rnn":
-            np.multiply(dh_new, d["D"][s], out=dgs)
-            np.matmul(WhT, dgs, out=dh)
-        elif cell == "lstm":
-            np.multiply(dh_new, d["OD"][s], out=dc_new)
-            if M is None:
-                dc_new += dc
+    with per_step():
+        for s in reversed(cache["steps"]):
+            np.add(dh, dA[s], out=dh_new)
+            if M is not None:                                  # padded columns: pass through
+                dh_new *= M[s]
+                dh_carry = (1 - M[s]) * dh
+            dgs = dG[s]
+            if cell == "rnn":
+                np.multiply(dh_new, d["D"][s], out=dgs)
+                np.matmul(WhT, dgs, out=dh)
+            elif cell == "lstm":
+                np.multiply(dh_new, d["OD"][s], out=dc_new)
+                if M is None:
+                    dc_new += dc
+                else:
+                    dc_new += M[s] * dc
+                    dc_carry = (1 - M[s]) * dc
+                np.multiply(dh_new, d["KO"][s], out=dgs[:n])
+                np.multiply(dc_new, d["K"][s].reshape(3, n, m),
+                            out=dgs[n:].reshape(3, n, m))
+                np.matmul(WhT, dgs, out=dh)
+                np.multiply(dc_new, d["F"][s], out=dc)
+                if M is not None:
+                    dc += dc_carry
             else:
-                dc_new += M[s] * dc
-                dc_carry = (1 - M[s]) * dc
-            np.multiply(dh_new, d["KO"][s], out=dgs[:n])
-            np.multiply(dc_new, d["K"][s].reshape(3, n, m),
-                        out=dgs[n:].reshape(3, n, m))
-            np.matmul(WhT, dgs, out=dh)
-            np.multiply(dc_new, d["F"][s], out=dc)
+                np.multiply(dh_new, d["Q1"][s], out=dpre_c[s])
+                np.multiply(dpre_c[s], d["Q2"][s], out=dgs[:n])
+                np.multiply(dh_new, d["Q3"][s], out=dgs[n:2 * n])
+                np.multiply(dpre_c[s], d["R"][s], out=dgs[2 * n:])  # hidden side: Γr ⊙ ∂J/∂c̃-pre
+                np.matmul(WhT, dgs, out=dh)
+                np.multiply(dh_new, d["Z"][s], out=t1)
+                dh += t1
             if M is not None:
-                dc += dc_carry
-        else:
-            np.multiply(dh_new, d["Q1"][s], out=dpre_c[s])
-            np.multiply(dpre_c[s], d["Q2"][s], out=dgs[:n])
-            np.multiply(dh_new, d["Q3"][s], out=dgs[n:2 * n])
-            np.multiply(dpre_c[s], d["R"][s], out=dgs[2 * n:])  # hidden side: Γr ⊙ ∂J/∂c̃-pre
-            np.matmul(WhT, dgs, out=dh)
-            np.multiply(dh_new, d["Z"][s], out=t1)
-            dh += t1
-        if M is not None:
-            dh += dh_carry
+                dh += dh_carry
 
     dGh = _flat(dG, new, "dG_flat")                            # (G, T·m), as seen by Wh
     Hprev = _flat(_in_time_order(H, cache["before"], reverse, new, "H_prev"), new, "H_flat")
-    dWh = dGh @ Hprev.T                                        # (G, n_a)
     if cell == "gru":       # the input side of c̃ sees ∂J/∂c̃-pre itself, not Γr ⊙ it
         dGx = new("dGx_flat", dGh.shape, dtype)
         dGx[:2 * n] = dGh[:2 * n]
         np.copyto(dGx[2 * n:].reshape(n, T, m), dpre_c.transpose(1, 0, 2))
     else:
         dGx = dGh
-    dWx1 = dGx @ _flat(X1, new, "X1_flat").T                   # [dWx | db] (G, n_x + 1)
-    dX = np.matmul(np.ascontiguousarray(Wx1[:, :n_x].T), dGx, out=new("dX", (n_x, T * m), dtype))
+    X1f = _flat(X1, new, "X1_flat")
+    with whole_sequence():
+        dWh = np.matmul(dGh, Hprev.T)                          # (G, n_a)
+        dWx1 = np.matmul(dGx, X1f.T)                           # [dWx | db] (G, n_x + 1)
+        dX = np.matmul(np.ascontiguousarray(Wx1[:, :n_x].T), dGx,
+                       out=new("dX", (n_x, T * m), dtype))
     dWx, db = dWx1[:, :n_x], dWx1[:, n_x:]
     grads = {"dx": dX.reshape(n_x, T, m).transpose(0, 2, 1), "da0": dh}
     if cell == "lstm":

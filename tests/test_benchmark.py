@@ -9,7 +9,7 @@ from benchmarks import bench_layers  # noqa: E402
 from rnn_core.artifacts import PROVENANCE_FIELDS, load_artifact  # noqa: E402
 
 ROW_KEYS = {"dtype", "size", "T", "m", "n_x", "n_a", "cell", "numpy_s", "torch_s",
-            "products_s", "floor_s"}
+            "products_s", "floor_s", "numpy_without_policy_s"}
 
 
 def test_benchmark_records_its_table(tmp_path):

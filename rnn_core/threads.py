@@ -1,0 +1,221 @@
+"""How many BLAS threads the fast layers use, and how many CPUs this process
+may really use.
+
+A recurrent layer issues two kinds of matrix products:
+- *per-step* products W (G n_a, n_a) @ a⟨t−1⟩ (n_a, m), one per time step and
+  each waiting for the last: small and many. Run on several BLAS threads, the
+  threads spin waiting for each other between steps, and when a core is busy
+  with anything else (another program, a second notebook kernel, a container
+  throttled to one CPU, as on Binder) one product waits for a thread that is
+  not running — a layer can become 20–30× slower. They run on **one** thread.
+- *whole-sequence* products (the input projection of all steps, the weight
+  gradients, ∂J/∂x) are large: they may use several threads, but never more
+  than :func:`available_cpus` — the CPUs of this process's affinity mask and
+  its cgroup CPU quota (what Binder and Kubernetes set; ``os.cpu_count()``
+  reports the host's cores there).
+
+The policy uses threadpoolctl (as scikit-learn does) on numpy's BLAS, and is
+entered once around each loop, not once per step (entering costs ~10 µs).
+Without threadpoolctl installed it does nothing.
+
+Override it with one call, for the rest of the session or, as a context
+manager, for a block::
+
+    rnn_core.set_threads(4)              # whole-sequence products: 4 threads
+    with rnn_core.set_threads(1): ...    # everything on one thread, then restore
+    rnn_core.set_threads(None)           # back to automatic
+    rnn_core.set_threads(enabled=False)  # leave numpy's BLAS untouched
+
+Introduced in the chapter *The LSTM*, section "The same layer, fast".
+"""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+try:
+    from threadpoolctl import ThreadpoolController
+except ImportError:                                      # pragma: no cover
+    ThreadpoolController = None
+
+__all__ = ["available_cpus", "cgroup_cpu_limit", "set_threads", "thread_settings"]
+
+_V1_CPU_DIRS = ("cpu", "cpu,cpuacct", "cpuacct,cpu")
+
+
+def _ancestors(root, path):
+    """root/path, then each parent directory up to root itself."""
+    parts = [p for p in path.strip("/").split("/") if p]
+    return [root.joinpath(*parts[:k]) for k in range(len(parts), -1, -1)]
+
+
+def _read(path):
+    try:
+        return path.read_text().split()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def cgroup_cpu_limit(cgroup_root="/sys/fs/cgroup", proc_cgroup="/proc/self/cgroup"):
+    """The CPU quota of this process's cgroup in CPUs (e.g. 1.5), or None when
+    there is none. Reads cgroup v2 ``cpu.max`` ("quota period" or "max period")
+    and cgroup v1 ``cpu.cfs_quota_us`` / ``cpu.cfs_period_us`` (−1: no quota) in
+    the process's cgroup and every ancestor up to the root (inside a container
+    the listed path may not exist; its root is then the container's cgroup).
+    The tightest limit found wins."""
+    root = Path(cgroup_root)
+    v2_paths, v1_paths = [], []
+    lines = _read_lines(proc_cgroup)
+    for line in lines:
+        hierarchy, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        if hierarchy == "0" and controllers == "":
+            v2_paths.append(path)
+        elif "cpu" in controllers.split(","):
+            v1_paths.append(path)
+    if not lines:                                         # no /proc: look at the root only
+        v2_paths, v1_paths = ["/"], ["/"]
+    limits = []
+    for path in v2_paths:
+        for d in _ancestors(root, path):
+            words = _read(d / "cpu.max")
+            if words and len(words) == 2 and words[0] != "max":
+                limits.append(int(words[0]) / int(words[1]))
+    for path in v1_paths:
+        for name in _V1_CPU_DIRS:
+            for d in _ancestors(root / name, path):
+                quota, period = _read(d / "cpu.cfs_quota_us"), _read(d / "cpu.cfs_period_us")
+                if quota and period and int(quota[0]) > 0 and int(period[0]) > 0:
+                    limits.append(int(quota[0]) / int(period[0]))
+    return min(limits) if limits else None
+
+
+def _read_lines(path):
+    try:
+        return Path(path).read_text().splitlines()
+    except OSError:
+        return []
+
+
+def available_cpus(affinity=None, cgroup_root="/sys/fs/cgroup", proc_cgroup="/proc/self/cgroup"):
+    """How many CPUs this process may use: the CPUs of its affinity mask
+    (``os.sched_getaffinity``; ``affinity`` replaces it, for tests), capped by
+    the cgroup quota rounded up (1.5 CPUs → 2), and at least 1."""
+    if affinity is None:
+        try:
+            affinity = os.sched_getaffinity(0)
+        except AttributeError:                            # not Linux
+            affinity = range(os.cpu_count() or 1)
+    n = max(1, len(affinity))
+    quota = cgroup_cpu_limit(cgroup_root, proc_cgroup)
+    if quota is not None:
+        n = min(n, max(1, math.ceil(quota)))
+    return n
+
+
+class _Policy:
+    def __init__(self):
+        self.enabled = True
+        self.sequence = None          # None: automatic
+        self.step = 1
+        self._controller = None
+        self._auto = None
+
+    def controller(self):
+        if self._controller is None and ThreadpoolController is not None:
+            blas = ThreadpoolController().select(user_api="blas")
+            self._controller = blas
+            # automatic whole-sequence count: BLAS's own default, capped by the CPUs we may use
+            default = max([lib.num_threads for lib in blas.lib_controllers] or [1])
+            self._auto = max(1, min(default, available_cpus()))
+        return self._controller
+
+    def threads(self, kind):
+        """The BLAS thread count for 'step' or 'sequence' products, or None (leave as is)."""
+        if not self.enabled or self.controller() is None:
+            return None
+        if kind == "step":
+            return self.step
+        return self._auto if self.sequence is None else self.sequence
+
+
+_POLICY = _Policy()
+
+
+class _Limit:
+    """Run a block with numpy's BLAS on the policy's thread count for ``kind``."""
+
+    __slots__ = ("kind", "_inner")
+
+    def __init__(self, kind):
+        self.kind, self._inner = kind, None
+
+    def __enter__(self):
+        n = _POLICY.threads(self.kind)
+        if n is not None:
+            self._inner = _POLICY.controller().limit(limits=n)
+            self._inner.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self._inner is not None:
+            self._inner.__exit__(*exc)
+            self._inner = None
+        return False
+
+
+def per_step():
+    """Context for the per-step (sequential) products: one thread by default."""
+    return _Limit("step")
+
+
+def whole_sequence():
+    """Context for products over all steps: up to :func:`available_cpus` threads."""
+    return _Limit("sequence")
+
+
+class _Settings:
+    """What :func:`set_threads` returns: a context manager that restores the
+    settings in force before the call."""
+
+    def __init__(self, previous):
+        self.previous = previous
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        p = self.previous
+        _POLICY.enabled, _POLICY.sequence, _POLICY.step = p["enabled"], p["sequence"], p["step"]
+        return False
+
+    def __repr__(self):
+        return f"thread settings {thread_settings()} (previous: {self.previous})"
+
+
+def thread_settings():
+    """The policy in force: {'enabled', 'sequence', 'step', 'available_cpus'};
+    'sequence' is the thread count whole-sequence products use (automatic or set)."""
+    _POLICY.controller()
+    return {"enabled": _POLICY.enabled,
+            "sequence": _POLICY.threads("sequence") if _POLICY.enabled else None,
+            "step": _POLICY.step if _POLICY.enabled else None,
+            "available_cpus": available_cpus()}
+
+
+def set_threads(n=None, *, step=1, enabled=True):
+    """Set the fast layers' BLAS threads: ``n`` for whole-sequence products
+    (None: automatic, the BLAS default capped by :func:`available_cpus`),
+    ``step`` for the per-step recurrent products (1 unless you know better),
+    ``enabled=False`` to leave numpy's BLAS as it is. Use it as a plain call or
+    as a context manager (``with set_threads(1): ...``) to restore the previous
+    settings afterwards."""
+    for name, value in (("n", n), ("step", step)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name} must be a positive integer (threads) or None, got {value!r}")
+    if step is None:
+        raise ValueError("step must be a positive integer (threads), got None")
+    previous = {"enabled": _POLICY.enabled, "sequence": _POLICY.sequence, "step": _POLICY.step}
+    _POLICY.enabled, _POLICY.sequence, _POLICY.step = bool(enabled), n, step
+    return _Settings(previous)

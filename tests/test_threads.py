@@ -1,0 +1,146 @@
+"""The thread policy: how many CPUs this process may use (affinity and cgroup
+quota, read from fake cgroup trees), and the BLAS thread counts the fast layers
+really run with, read with threadpoolctl inside their products."""
+import numpy as np
+import pytest
+
+threadpoolctl = pytest.importorskip("threadpoolctl")
+
+import rnn_core  # noqa: E402
+from rnn_core import fast, threads  # noqa: E402
+from rnn_core.threads import available_cpus, cgroup_cpu_limit, set_threads  # noqa: E402
+from tests.helpers import random_cell_parameters  # noqa: E402
+
+EIGHT = set(range(8))
+
+
+def fake_cgroup(tmp_path, proc_lines, files):
+    """A cgroup tree under tmp_path/cg with ``files`` {relative path: text} and a
+    fake /proc/self/cgroup holding ``proc_lines``."""
+    root = tmp_path / "cg"
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    root.mkdir(exist_ok=True)
+    proc = tmp_path / "proc_self_cgroup"
+    proc.write_text("\n".join(proc_lines) + "\n")
+    return dict(cgroup_root=str(root), proc_cgroup=str(proc))
+
+
+def test_cgroup_v2_quota_caps_the_affinity(tmp_path):
+    # Binder: the container reports 8 cores but may use 1 CPU (cpu.max "100000 100000")
+    kw = fake_cgroup(tmp_path, ["0::/user.slice/binder"],
+                     {"user.slice/binder/cpu.max": "100000 100000\n"})
+    assert cgroup_cpu_limit(**kw) == 1.0
+    assert available_cpus(EIGHT, **kw) == 1
+
+
+def test_cgroup_v2_fractional_quota_rounds_up_and_ancestors_count(tmp_path):
+    kw = fake_cgroup(tmp_path, ["0::/a/b"],
+                     {"a/b/cpu.max": "max 100000\n", "a/cpu.max": "150000 100000\n"})
+    assert cgroup_cpu_limit(**kw) == 1.5
+    assert available_cpus(EIGHT, **kw) == 2
+    assert available_cpus({0}, **kw) == 1                 # the affinity is tighter
+
+
+def test_no_quota_leaves_the_affinity(tmp_path):
+    kw = fake_cgroup(tmp_path, ["0::/"], {"cpu.max": "max 100000\n"})
+    assert cgroup_cpu_limit(**kw) is None
+    assert available_cpus(EIGHT, **kw) == 8
+    kw = fake_cgroup(tmp_path, ["0::/"], {})                      # no cpu controller files
+    assert available_cpus({0, 1, 2}, **kw) == 3
+
+
+def test_cgroup_v1_cfs_quota(tmp_path):
+    # a Docker container on cgroup v1: the listed path does not exist inside it,
+    # its own cgroup is mounted at the root of the cpu hierarchy
+    kw = fake_cgroup(tmp_path, ["4:memory:/docker/abc", "2:cpu,cpuacct:/docker/abc"],
+                     {"cpu,cpuacct/cpu.cfs_quota_us": "250000\n",
+                      "cpu,cpuacct/cpu.cfs_period_us": "100000\n"})
+    assert cgroup_cpu_limit(**kw) == 2.5
+    assert available_cpus(EIGHT, **kw) == 3
+    unlimited = fake_cgroup(tmp_path / "u", ["1:cpu:/"], {"cpu/cpu.cfs_quota_us": "-1\n",
+                                                          "cpu/cpu.cfs_period_us": "100000\n"})
+    assert cgroup_cpu_limit(**unlimited) is None
+    assert available_cpus(EIGHT, **unlimited) == 8
+
+
+def test_this_process_may_use_at_least_one_cpu():
+    assert 1 <= available_cpus() <= len(__import__("os").sched_getaffinity(0))
+
+
+def blas_threads():
+    return max(i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas")
+
+
+class RecordingNumpy:
+    """Stands in for numpy inside rnn_core.fast: records, for every np.matmul, the
+    shape of its right operand and the BLAS thread count in force at that moment."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+    def matmul(self, a, b, *args, **kwargs):
+        self.calls.append((b.shape, blas_threads()))
+        return np.matmul(a, b, *args, **kwargs)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_per_step_products_run_on_one_thread_and_the_rest_on_the_policy(cell, monkeypatch):
+    n_x, n_a, m, T = 3, 5, 7, 6          # m differs from every other dimension
+    rng = np.random.default_rng(0)
+    p = random_cell_parameters(rng, cell, n_x, n_a)
+    x, da = rng.standard_normal((n_x, m, T)), rng.standard_normal((n_a, m, T))
+    spy = RecordingNumpy()
+    monkeypatch.setattr(fast, "np", spy)
+    # BLAS starts on 2 threads (whatever this machine's default), whole-sequence products on 2
+    with threadpoolctl.threadpool_limits(2, user_api="blas"), set_threads(2):
+        assert blas_threads() == 2
+        _, _, cache = fast.layer_forward(cell, x, p)
+        fast.layer_backward(da, cache)
+        assert blas_threads() == 2                       # restored after the call
+    per_step = lambda shape: len(shape) == 2 and shape[1] == m       # Wh @ a⟨t−1⟩, Whᵀ @ ∂gates
+    step = [t for shape, t in spy.calls if per_step(shape)]
+    whole = [t for shape, t in spy.calls if not per_step(shape)]
+    assert len(step) == 2 * T and step == [1] * (2 * T)
+    assert len(whole) == 4 and whole == [2] * 4          # input projection, dWh, dWx, dx
+
+
+def test_set_threads_overrides_and_restores(monkeypatch):
+    rng = np.random.default_rng(0)
+    p = random_cell_parameters(rng, "lstm", 3, 5)
+    x, da = rng.standard_normal((3, 7, 6)), rng.standard_normal((5, 7, 6))
+    spy = RecordingNumpy()
+    monkeypatch.setattr(fast, "np", spy)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        with set_threads(1, step=2):                     # both kinds overridden
+            assert rnn_core.thread_settings()["sequence"] == 1
+            fast.layer_backward(da, fast.layer_forward("lstm", x, p)[2])
+        per_step = lambda shape: len(shape) == 2 and shape[1] == 7
+        assert {t for shape, t in spy.calls if per_step(shape)} == {2}
+        assert {t for shape, t in spy.calls if not per_step(shape)} == {1}
+        spy.calls.clear()
+        with set_threads(enabled=False):                 # the policy off: BLAS's own setting
+            fast.layer_backward(da, fast.layer_forward("lstm", x, p)[2])
+        assert {t for _, t in spy.calls} == {2}
+    assert rnn_core.thread_settings()["step"] == 1       # the defaults are back
+    assert threads._POLICY.sequence is None and threads._POLICY.enabled
+
+
+def test_automatic_whole_sequence_threads_never_exceed_the_usable_cpus(monkeypatch):
+    monkeypatch.setattr(threads, "available_cpus", lambda *a, **k: 1)
+    monkeypatch.setattr(threads, "_POLICY", threads._Policy())
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        assert threads.thread_settings()["sequence"] == 1
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])
+def test_bad_thread_counts_are_refused(bad):
+    with pytest.raises(ValueError, match="positive integer"):
+        set_threads(bad)
+    with pytest.raises(ValueError, match="positive integer"):
+        set_threads(step=bad)
