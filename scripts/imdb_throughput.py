@@ -1,0 +1,61 @@
+"""Training throughput (tokens/s, forward + backward + AdamW step) of each
+preset of rnn_core.sentiment on this machine, on a slice of the IMDB training
+reviews (whole reviews, length-bucketed batches as in training). Used for the
+time estimate of the GPU sweep (README, "The GPU run").
+
+    python scripts/imdb_throughput.py --data PATH [--reviews 256] [--presets default oh2lstmp small]
+"""
+import argparse
+import dataclasses
+import time
+
+import numpy as np
+import torch
+
+from rnn_core.imdb import load_imdb
+from rnn_core.sentiment import (GRIDS, SentimentNet, _batches, _optimizer, config_from, prepare,
+                                tokenize_all)
+
+
+def throughput(data, tokens, c, reviews, device, repeats=2):
+    c = dataclasses.replace(c, train_subset=reviews)
+    prepared = prepare(data, c, tokens)
+    torch.manual_seed(0)
+    net = SentimentNet(len(prepared["vocab"]), c).to(device).train()
+    opt = _optimizer(net, c)
+    x, y = prepared["train"]
+    rates = []
+    for r in range(repeats + 1):                  # the first pass warms up
+        n, t0 = 0, time.perf_counter()
+        for ids, lens, labels in _batches(x, y, c.batch_size, np.random.default_rng(r)):
+            loss = torch.nn.functional.cross_entropy(net(ids.to(device), lens), labels.to(device))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            n += int(lens.sum())
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        if r:
+            rates.append(n / (time.perf_counter() - t0))
+    return float(np.median(rates)), n
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--data", default=None)
+    p.add_argument("--reviews", type=int, default=256)
+    p.add_argument("--presets", nargs="+", default=["default", "oh2lstmp", "no_recurrence", "small"])
+    args = p.parse_args()
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    data = load_imdb(args.data, splits=("train",))
+    tokens = tokenize_all(data)
+    grid = {name: config_from(preset, **over) for name, preset, over in GRIDS["gpu"]}
+    for name in args.presets:
+        c = grid.get(name) or config_from(name)
+        rate, n = throughput(data, tokens, c, args.reviews, device)
+        print(f"{name}: {rate:,.0f} tokens/s ({n:,} tokens per pass, {device.type}, "
+              f"{torch.get_num_threads()} threads)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
