@@ -31,8 +31,10 @@ it; ``--save`` then records ``benchmark_layers_contention.json``.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import platform
+import signal
 import subprocess
 import sys
 import time
@@ -144,13 +146,23 @@ def cpu_name():
 @contextmanager
 def busy_process(cpu=None):
     """One competing process spinning in a Python loop, pinned to ``cpu`` (default:
-    the last CPU this process may use); stopped on exit. Yields its CPU."""
+    the last CPU this process may use); stopped on exit. Yields the process
+    (a Popen, with its CPU as ``.cpu``)."""
     cpu = max(os.sched_getaffinity(0)) if cpu is None else cpu
+
+    def pin_and_follow_parent():
+        os.sched_setaffinity(0, {cpu})
+        try:                                   # Linux: end with the benchmark, however it ends
+            ctypes.CDLL(None).prctl(1, signal.SIGTERM)          # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
     proc = subprocess.Popen([sys.executable, "-c", "while True: pass"],
-                            preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
+                            preexec_fn=pin_and_follow_parent)
+    proc.cpu = cpu
     try:
         time.sleep(0.5)
-        yield cpu
+        yield proc
     finally:
         proc.terminate()
         proc.wait()
@@ -233,7 +245,8 @@ def main(argv=None, directory=None, sizes=SIZES):
     load_before = load_average()
     busy_cpu = None
     if args.contention:
-        with busy_process() as busy_cpu:
+        with busy_process() as busy:
+            busy_cpu = busy.cpu
             print(f"# contention: a busy process pinned to CPU {busy_cpu}")
             rows, peaks = run(args.quick, sizes)
     else:

@@ -15,7 +15,7 @@ A recurrent layer issues two kinds of matrix products:
   reports the host's cores there).
 
 The policy uses threadpoolctl (as scikit-learn does) on numpy's BLAS, and is
-entered once around each loop, not once per step (entering costs ~10 µs).
+entered once around each loop, not once per step (switching costs a few µs).
 Without threadpoolctl installed it does nothing.
 
 Override it with one call, for the rest of the session or, as a context
@@ -119,21 +119,24 @@ class _Policy:
         self.enabled = True
         self.sequence = None          # None: automatic
         self.step = 1
-        self._controller = None
+        self._libs = None
         self._auto = None
 
-    def controller(self):
-        if self._controller is None and ThreadpoolController is not None:
-            blas = ThreadpoolController().select(user_api="blas")
-            self._controller = blas
+    def libs(self):
+        """numpy's BLAS libraries (threadpoolctl controllers), found once."""
+        if self._libs is None:
+            if ThreadpoolController is None:
+                self._libs = []
+            else:
+                self._libs = list(ThreadpoolController().select(user_api="blas").lib_controllers)
             # automatic whole-sequence count: BLAS's own default, capped by the CPUs we may use
-            default = max([lib.num_threads for lib in blas.lib_controllers] or [1])
+            default = max([lib.num_threads for lib in self._libs] or [1])
             self._auto = max(1, min(default, available_cpus()))
-        return self._controller
+        return self._libs
 
     def threads(self, kind):
         """The BLAS thread count for 'step' or 'sequence' products, or None (leave as is)."""
-        if not self.enabled or self.controller() is None:
+        if not self.enabled or not self.libs():
             return None
         if kind == "step":
             return self.step
@@ -144,24 +147,31 @@ _POLICY = _Policy()
 
 
 class _Limit:
-    """Run a block with numpy's BLAS on the policy's thread count for ``kind``."""
+    """Run a block with numpy's BLAS on the policy's thread count for ``kind``,
+    touching the libraries only when their count differs (a few µs)."""
 
-    __slots__ = ("kind", "_inner")
+    __slots__ = ("kind", "_restore")
 
     def __init__(self, kind):
-        self.kind, self._inner = kind, None
+        self.kind, self._restore = kind, None
 
     def __enter__(self):
         n = _POLICY.threads(self.kind)
         if n is not None:
-            self._inner = _POLICY.controller().limit(limits=n)
-            self._inner.__enter__()
+            changed = []
+            for lib in _POLICY.libs():
+                old = lib.get_num_threads()
+                if old != n:
+                    lib.set_num_threads(n)
+                    changed.append((lib, old))
+            self._restore = changed or None
         return self
 
     def __exit__(self, *exc):
-        if self._inner is not None:
-            self._inner.__exit__(*exc)
-            self._inner = None
+        if self._restore is not None:
+            for lib, old in self._restore:
+                lib.set_num_threads(old)
+            self._restore = None
         return False
 
 
@@ -197,7 +207,7 @@ class _Settings:
 def thread_settings():
     """The policy in force: {'enabled', 'sequence', 'step', 'available_cpus'};
     'sequence' is the thread count whole-sequence products use (automatic or set)."""
-    _POLICY.controller()
+    _POLICY.libs()
     return {"enabled": _POLICY.enabled,
             "sequence": _POLICY.threads("sequence") if _POLICY.enabled else None,
             "step": _POLICY.step if _POLICY.enabled else None,

@@ -1,6 +1,7 @@
 """The layer benchmark records its table with provenance, and the recorded
 table that the LSTM chapter shows covers every cell, size and dtype of the code."""
 import json
+import os
 
 import pytest
 
@@ -38,3 +39,16 @@ def test_recorded_benchmark_matches_the_code():
     expected = {(d, name, c): (T, m, n_x, n_a) for d in ("float32", "float64")
                 for name, T, m, n_x, n_a in bench_layers.SIZES for c in ("rnn", "gru", "lstm")}
     assert recorded == expected
+
+
+def test_contention_mode_runs_beside_a_busy_process_and_stops_it(tmp_path):
+    with bench_layers.busy_process() as busy:
+        assert busy.poll() is None                              # running,
+        assert os.sched_getaffinity(busy.pid) == {busy.cpu}     # pinned to one CPU
+    assert busy.poll() is not None                              # and stopped
+    path = bench_layers.main(["--quick", "--contention", "--save"], directory=tmp_path,
+                             sizes=[("tiny", 3, 2, 3, 4)])
+    data = json.loads(path.read_text())
+    assert path.name == bench_layers.CONTENTION_ARTIFACT
+    assert "busy process pinned to CPU" in data["provenance"]["contention"]
+    assert data["provenance"]["cpu"] and data["provenance"]["usable_cpus"] >= 1
