@@ -4,7 +4,8 @@
 figure and, for each of its keyword arguments, the values a control offers:
 numbers get a slider, anything else (strings such as a gate's or a model's
 name) a dropdown. ``labels={"rho": "ρ", "b_f": "b<sub>f</sub>"}`` names the
-controls in the book's symbols.
+controls in the book's symbols; ``start={"gate": "update"}`` picks the values
+the figure opens on.
 
 * In a running kernel (Jupyter, Colab, Binder) it shows live ipywidgets
   controls that call the experiment again whenever one changes. Nothing is
@@ -129,7 +130,7 @@ class Interactive:
 
     def __init__(self, experiment: Callable, ranges: dict[str, Sequence | Mapping],
                  height: int = 450, labels: Mapping[str, str] | None = None,
-                 fit_axes: bool = True):
+                 fit_axes: bool = True, start: Mapping | None = None):
         if not callable(experiment):
             raise ValueError(f"experiment must be callable, got {type(experiment).__name__}")
         if not ranges:
@@ -157,6 +158,13 @@ class Interactive:
         self.height = height
         self.fit_axes = fit_axes
         self.defaults = {name: len(values) // 2 for name, values in self.ranges.items()}
+        for name, value in dict(start or {}).items():
+            if name not in self.ranges:
+                raise ValueError(f"start for a parameter that has no range: {name!r}")
+            if value not in self.ranges[name]:
+                raise ValueError(f"start {name}={value!r} is not one of its values "
+                                 f"{self.ranges[name]}")
+            self.defaults[name] = self.ranges[name].index(value)
         self._frames = None
 
     def figure(self, **kwargs):
@@ -582,14 +590,17 @@ class PlotlyMimeRenderer:
 
 
 def interactive(experiment: Callable, height: int = 450, labels: Mapping[str, str] | None = None,
-                fit_axes: bool = True, **ranges: Sequence | Mapping) -> Interactive:
+                fit_axes: bool = True, start: Mapping | None = None,
+                **ranges: Sequence | Mapping) -> Interactive:
     """Show ``experiment(**kwargs) -> plotly Figure`` with one control per range.
 
     Example: ``interactive(trajectory, scale=[0.5, 1.0, 1.5], gate=["update", "reset"],
     labels={"scale": "ρ"})``: a slider for numbers, a dropdown for other values
     (a range may also be ``{shown label: value}``). ``labels`` maps a parameter
     to its name in the book's symbols (HTML such as ``b<sub>f</sub>`` allowed).
+    ``start={"gate": "update"}`` chooses the values shown first (default: the
+    middle of each range), so that the figure opens on what the text describes.
     ``fit_axes=False`` keeps each frame's own axis ranges on the website.
     The website precomputes every combination: keep the grid small.
     """
-    return Interactive(experiment, ranges, height, labels, fit_axes)
+    return Interactive(experiment, ranges, height, labels, fit_axes, start)

@@ -140,6 +140,20 @@ def test_a_range_may_name_its_values():
     assert fig.choice["gate"]
 
 
+def test_the_figure_opens_where_start_says(live):
+    fig = interactive(choose, gate=["update", "reset"], rho=[0.5, 1.0, 2.0],
+                      start={"gate": "update", "rho": 2.0})
+    assert fig.defaults == {"gate": 0, "rho": 2}
+    assert [c.value for c in fig.widget().children[:2]] == ["update", 2.0]
+    html = fig.static_html()
+    assert '<option value="0" selected>update</option>' in html
+    assert 'value="2" data-param="rho"' in html
+    with pytest.raises(ValueError, match=r"start gate='forget' is not one of its values"):
+        interactive(choose, gate=["update", "reset"], rho=[1.0], start={"gate": "forget"})
+    with pytest.raises(ValueError, match="start for a parameter that has no range: 'sigma'"):
+        interactive(choose, gate=["update"], rho=[1.0], start={"sigma": 1})
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="experiment must be callable, got int"):
         interactive(3, a=[1])
