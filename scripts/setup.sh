@@ -19,9 +19,17 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "$want" > "$stamp"
 fi
 
-if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null 2>&1; then
-    sudo_cmd=""
-    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-    $sudo_cmd apt-get update -q
-    $sudo_cmd apt-get install -y -q chromium
+# With --browser, also the tools the tests drive: Debian's chromium (browser tests)
+# and graphviz's dot (the tests redraw the cell diagrams and compare them).
+if [ "${1:-}" = "--browser" ]; then
+    missing=""
+    command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+    command -v dot >/dev/null 2>&1 || missing="$missing graphviz"
+    if [ -n "$missing" ]; then
+        sudo_cmd=""
+        [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+        $sudo_cmd apt-get update -q
+        # shellcheck disable=SC2086
+        $sudo_cmd apt-get install -y -q $missing
+    fi
 fi
