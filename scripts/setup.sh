@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up a fresh machine: a virtual environment in .venv with requirements.txt
-# and rnn_core (editable). With --browser, also Debian's Chromium for the
-# browser tests. Safe to run again: it only installs what is missing.
+# and rnn_core (editable). With --browser, also Debian's chromium and graphviz
+# for the tests. Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
