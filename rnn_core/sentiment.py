@@ -78,13 +78,14 @@ class Config:
     warmup: float = 0.05              # fraction of the steps with a linear warm-up
     schedule: str = "cosine"          # 'cosine' (to zero) or 'constant'
     clip_norm: float = 1.0
-    epochs: int = 8
+    epochs: int = 6
     patience: int = 3                 # stop after this many epochs without a better selection
     select: str = "loss"              # choose the epoch by validation 'loss' or 'accuracy'
     tf32: bool = True                 # TF32 matrix products on CUDA while training
     val_fraction: float = 0.1
     split_seed: int = 0               # the validation split: the same for every seed
     train_subset: int | None = None   # use only this many training reviews (CPU demos)
+    val_subset: int | None = None     # and only this many validation reviews
     seed: int = 0
 
 
@@ -96,9 +97,10 @@ PRESETS = {
     "default": {},
     "oh2lstmp": dict(cell="lstm", bidirectional=True, pooling="max", hidden=500, embed_dim=256,
                      dropout=0.5, max_vocab=30_000, max_len=None),
-    "small": dict(train_subset=2000, max_len=120, truncate="head", embed_dim=32, hidden=32,
-                  epochs=2, patience=2, batch_size=32, lr=5e-3, dropout=0.2, embed_dropout=0.1,
-                  word_dropout=0.0, min_freq=2, warmup=0.0),
+    # the CPU demos of the chapter: 2,000 reviews cut to their first 200 tokens
+    "small": dict(train_subset=2000, val_subset=1000, max_len=200, truncate="head", embed_dim=32,
+                  hidden=32, epochs=3, patience=3, batch_size=64, lr=5e-3, dropout=0.2,
+                  embed_dropout=0.1, word_dropout=0.0, min_freq=2, warmup=0.0),
     "tiny": dict(embed_dim=8, hidden=8, epochs=2, patience=2, batch_size=16, lr=1e-2,
                  min_freq=1, dropout=0.0, embed_dropout=0.0, word_dropout=0.0),
 }
@@ -110,7 +112,6 @@ GRIDS = {
     "gpu": [("default", "default", {}),
             ("max_pooling", "default", dict(pooling="max")),
             ("more_dropout", "default", dict(embed_dropout=0.5, word_dropout=0.2)),
-            ("lr_1e-3", "default", dict(lr=1e-3)),
             ("oh2lstmp", "oh2lstmp", {}),
             ("no_recurrence", "default", dict(cell="none", lr=5e-3))],
     "tiny": [("default", "tiny", {}),
@@ -234,6 +235,9 @@ def prepare(data, c: Config, tokens=None):
     if c.train_subset is not None:
         tr_idx = np.sort(np.random.default_rng(c.split_seed).choice(tr_idx, size=c.train_subset,
                                                                     replace=False))
+    if c.val_subset is not None:
+        va_idx = np.sort(np.random.default_rng(c.split_seed + 1).choice(va_idx, size=c.val_subset,
+                                                                        replace=False))
     vocab = Vocabulary([tokens["train"][i] for i in tr_idx], min_freq=c.min_freq,
                        max_size=c.max_vocab)
     enc = lambda split, idx: [cut(vocab.encode(tokens[split][i]), c.max_len, c.truncate)
@@ -303,8 +307,10 @@ def lr_factor(step, total, c: Config):
     return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm))))
 
 
-def dtype_used(device) -> str:
-    if device.type == "cuda" and torch.backends.cudnn.allow_tf32:
+def dtype_used(device, tf32=True) -> str:
+    """The precision training runs in: float32 everywhere, with TF32 matrix
+    products (cuDNN RNN and matmul) on CUDA when allowed."""
+    if torch.device(device).type == "cuda" and tf32:
         return "float32 (TF32 matrix products)"
     return "float32"
 
@@ -475,26 +481,76 @@ def numpy_logits(model: NumpySentiment, encoded, batch_size=128) -> np.ndarray:
     return out
 
 
-def save_weights(net, vocab, config: Config, path) -> dict:
-    """The network's weights in float16 and its vocabulary, as .npz; returns
-    {'file', 'bytes', 'sha256', 'dtype'}."""
+def _numpy_job(state, config_dict, vocab_size, encoded):
+    net = SentimentNet(vocab_size, Config(**config_dict))
+    net.load_state_dict(state)
+    return numpy_logits(to_rnn_core(net.eval(), np.float32), encoded)
+
+
+def numpy_logits_parallel(net, config: Config, encoded, workers) -> np.ndarray:
+    """numpy_logits in float32 on ``workers`` processes (the per-step products
+    run on one BLAS thread each, so processes are what uses the cores), each
+    given an equal share of every length."""
+    order = np.argsort([len(e) for e in encoded], kind="stable")
+    shares = [order[k::workers] for k in range(workers)]
+    state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
+    job = importlib.import_module("rnn_core.sentiment")
+    saved = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    os.environ.update({k: "1" for k in saved})               # inherited by the workers
+    try:
+        with _pool(workers) as pool:
+            parts = [pool.submit(job._numpy_job, state, dataclasses.asdict(config),
+                                 net.embedding.num_embeddings, [encoded[i] for i in share])
+                     for share in shares]
+            out = np.zeros((len(encoded), 2))
+            for share, part in zip(shares, parts):
+                out[share] = part.result()
+    finally:
+        for k, v in saved.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    return out
+
+
+PART_BYTES = 15 * 2 ** 20     # the device run brings files back up to 16 MiB each
+
+
+def save_weights(net, vocab, config: Config, path, part_bytes=PART_BYTES) -> dict:
+    """The network's weights in float16, its vocabulary and config, as one .npz
+    (written in parts of at most ``part_bytes`` when larger: NAME.part0.npz, ...).
+    Returns {'files', 'bytes', 'sha256' (of the whole .npz), 'dtype'}."""
+    import io
     arrays = {"param." + k: v.detach().cpu().numpy().astype(np.float16)
               for k, v in net.state_dict().items()}
     arrays["vocab"] = np.array(vocab.itos)
     arrays["config"] = np.array(json.dumps(dataclasses.asdict(config)))
-    path = Path(path)
-    np.savez_compressed(path, **arrays)
-    blob = path.read_bytes()
-    return {"file": path.name, "bytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest(),
-            "dtype": "float16"}
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    blob, path = buffer.getvalue(), Path(path)
+    if len(blob) <= part_bytes:
+        paths = [path]
+    else:
+        paths = [path.with_name(f"{path.stem}.part{k}{path.suffix}")       # packaged as *.npz
+                 for k in range(math.ceil(len(blob) / part_bytes))]
+    for k, p in enumerate(paths):
+        p.write_bytes(blob[k * part_bytes:(k + 1) * part_bytes])
+    return {"files": [p.name for p in paths], "bytes": len(blob),
+            "sha256": hashlib.sha256(blob).hexdigest(), "dtype": "float16"}
 
 
 def load_weights(path, sha256=None):
-    """(SentimentNet in float32 with the float16 weights, Vocabulary, Config) from save_weights."""
+    """(SentimentNet in float32 with the float16 weights, Vocabulary, Config) from
+    save_weights; ``path`` is the .npz (its parts NAME.part0.npz, ... are joined)."""
+    import io
     path = Path(path)
-    if sha256 is not None and hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
+    parts = [path] if path.exists() else sorted(
+        path.parent.glob(f"{path.stem}.part*{path.suffix}"),
+        key=lambda p: int(p.name[len(path.stem) + 5:-len(path.suffix)]))
+    if not parts:
+        raise FileNotFoundError(f"no weights at {path}")
+    blob = b"".join(p.read_bytes() for p in parts)
+    if sha256 is not None and hashlib.sha256(blob).hexdigest() != sha256:
         raise ValueError(f"{path} does not match its recorded sha256")
-    with np.load(path, allow_pickle=False) as f:
+    with np.load(io.BytesIO(blob), allow_pickle=False) as f:
         config = Config(**json.loads(str(f["config"])))
         vocab = Vocabulary([])
         vocab.itos = [str(t) for t in f["vocab"]]
@@ -536,7 +592,7 @@ def run(config: Config, source=None, device=None, progress=True, with_baselines=
     result = {"config": dataclasses.asdict(config), "history": history,
               "val_loss": min(history["val_loss"]),
               "val_accuracy": history["val_accuracy"][history["best_epoch"] - 1],
-              "test_accuracy": test_acc, "test_loss": test_loss, "dtype": dtype_used(dev),
+              "test_accuracy": test_acc, "test_loss": test_loss, "dtype": dtype_used(dev, config.tf32),
               "train_reviews": len(prepared["train"][1]), "vocab_size": len(prepared["vocab"]),
               **device_description(dev)}
     if with_baselines:
@@ -625,6 +681,7 @@ def _train_job(name, config_dict, source, workdir, device, threads, time_limit):
         return {"name": name, "seed": c.seed, "config": dataclasses.asdict(c), "history": history,
                 "val_loss": history["val_loss"][best], "val_accuracy": history["val_accuracy"][best],
                 "weights": str(weights), "vocab_size": len(prepared["vocab"]),
+                "dtype": dtype_used(dev, c.tf32),
                 "train_reviews": len(prepared["train"][1]),
                 "peak_memory_gib": (torch.cuda.max_memory_allocated(dev) / 2 ** 30
                                     if dev.type == "cuda" else None),
@@ -681,9 +738,9 @@ def parse_sweep(argv):
 
 
 def sweep_main(argv):
-    """The prepared GPU command (see the module docstring). Budget: 45% of it
-    for the sweep, 30% for the other seeds, the rest for evaluation, the numpy
-    re-run and writing."""
+    """The prepared GPU command (see the module docstring). Budget: 40% of it
+    for the sweep, 25% for the other seeds, the rest for loading, evaluation,
+    the numpy re-run and writing."""
     start = time.perf_counter()
     args = parse_sweep(argv)
     commit = current_commit()
@@ -703,7 +760,7 @@ def sweep_main(argv):
     with _pool(parallel + 1) as pool:
         base_future = pool.submit(job._baselines_job, args.data, dataclasses.asdict(grid[0][1]), 1)
         waves = math.ceil(len(grid) / parallel)
-        limit = 0.45 * budget / waves
+        limit = 0.40 * budget / waves
         futures = [pool.submit(job._train_job, name, dataclasses.asdict(c), args.data, str(workdir),
                                str(device), threads, limit) for name, c in grid]
         sweep = [f.result() for f in futures]
@@ -721,7 +778,7 @@ def sweep_main(argv):
         same = dict(chosen["config"], epochs=chosen["history"]["epochs_planned"])
         seed_futures = [pool.submit(job._train_job, chosen["name"], dict(same, seed=s), args.data,
                                     str(workdir), str(device), threads,
-                                    0.30 * budget / math.ceil((args.seeds - 1) / parallel))
+                                    0.25 * budget / math.ceil((args.seeds - 1) / parallel))
                         for s in range(1, args.seeds)]
         seeds = [chosen] + [f.result() for f in seed_futures]
         base = base_future.result()
@@ -751,8 +808,8 @@ def sweep_main(argv):
     net16 = round_to_float16(net).to(device)
     acc16, _, torch16 = evaluate(net16, test_x, test_y, device)
     t0 = time.perf_counter()
-    numpy_model = to_rnn_core(net16.cpu(), dtype=np.float32)
-    ours = numpy_logits(numpy_model, test_x)
+    workers = max(1, os.cpu_count() or 1)
+    ours = numpy_logits_parallel(net16, Config(**reported["config"]), test_x, workers)
     numpy_seconds = time.perf_counter() - t0
     parity = {"model": f"{reported['name']} seed {reported['seed']}, float16-rounded weights",
               "reviews": len(test_x), "numpy_dtype": "float32",
@@ -761,7 +818,7 @@ def sweep_main(argv):
               "class_agreement": float(np.mean(ours.argmax(1) == torch16.argmax(1))),
               "test_accuracy_float16_weights": acc16,
               "test_accuracy_numpy": float(np.mean(ours.argmax(1) == test_y)),
-              "numpy_seconds": numpy_seconds}
+              "numpy_seconds": numpy_seconds, "numpy_processes": workers}
     log(f"numpy re-run on {len(test_x)} test reviews: largest logit difference "
         f"{parity['max_abs_logit_difference']:.2e}, agreement {parity['class_agreement']:.4f}")
     weights = None
@@ -769,7 +826,8 @@ def sweep_main(argv):
         weights = save_weights(net, prepared["vocab"], Config(**reported["config"]),
                                out_dir / f"{args.name}.npz")
         if weights["bytes"] > WEIGHTS_LIMIT_BYTES:
-            (out_dir / weights["file"]).unlink()
+            for name in weights["files"]:
+                (out_dir / name).unlink()
             weights = None
     strip = lambda r: {k: v for k, v in r.items() if k != "weights"}
     result = {
@@ -789,7 +847,7 @@ def sweep_main(argv):
     data_out = {"provenance": provenance(
         ["python", "-m", "rnn_core.sentiment", "sweep"] + list(argv), time.perf_counter() - start,
         commit=commit, seed=[r["seed"] for r in seeds], device=desc["device"], torch=desc["torch"],
-        cuda=desc["cuda"], cudnn=desc["cudnn"], dtype=dtype_used(device) if c0.tf32 else "float32",
+        cuda=desc["cuda"], cudnn=desc["cudnn"], dtype=dtype_used(device, c0.tf32),
         gpu_memory_gib=(torch.cuda.get_device_properties(device).total_memory / 2 ** 30
                         if device.type == "cuda" else None)),
         **result}

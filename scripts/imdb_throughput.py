@@ -17,7 +17,7 @@ from rnn_core.sentiment import (GRIDS, SentimentNet, _batches, _optimizer, confi
                                 tokenize_all)
 
 
-def throughput(data, tokens, c, reviews, device, repeats=2):
+def throughput(data, tokens, c, reviews, device, repeats=1):
     c = dataclasses.replace(c, train_subset=reviews)
     prepared = prepare(data, c, tokens)
     torch.manual_seed(0)

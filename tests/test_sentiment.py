@@ -144,12 +144,17 @@ def test_kept_weights_round_trip(tmp_path):
     vocab = Vocabulary([["a", "b", "c"]], min_freq=1)
     vocab.itos += [f"w{i}" for i in range(30 - len(vocab))]
     info = save_weights(net, vocab, c, tmp_path / "m.npz")
+    assert info["files"] == ["m.npz"]
     assert info["sha256"] == hashlib.sha256((tmp_path / "m.npz").read_bytes()).hexdigest()
-    loaded, v2, c2 = load_weights(tmp_path / "m.npz", sha256=info["sha256"])
-    assert c2 == c and v2.itos == vocab.itos
+    parts = save_weights(net, vocab, c, tmp_path / "p.npz", part_bytes=1000)   # in parts
+    assert len(parts["files"]) == math.ceil(parts["bytes"] / 1000) > 1
+    assert parts["files"][:2] == ["p.part0.npz", "p.part1.npz"] and parts["sha256"] == info["sha256"]
     net16 = round_to_float16(net)
-    for (k, a), b in zip(net16.state_dict().items(), loaded.state_dict().values()):
-        assert torch.equal(a, b), k
+    for name in ("m.npz", "p.npz"):
+        loaded, v2, c2 = load_weights(tmp_path / name, sha256=info["sha256"])
+        assert c2 == c and v2.itos == vocab.itos
+        for (k, a), b in zip(net16.state_dict().items(), loaded.state_dict().values()):
+            assert torch.equal(a, b), k
     with pytest.raises(ValueError, match="does not match its recorded sha256"):
         load_weights(tmp_path / "m.npz", sha256="0" * 64)
 
@@ -190,13 +195,13 @@ def test_training_command_records_a_run(archive, tmp_path):
     assert 0.5 <= data["baselines"]["tfidf_logistic_regression"] <= 1
     assert data["baselines"]["train_reviews"] == data["train_reviews"] == 144
     assert data["dtype"] == "float32"
-    assert (tmp_path / data["weights"]["file"]).exists()
+    assert all((tmp_path / f).exists() for f in data["weights"]["files"])
 
 
 SWEEP_RESULT_FIELDS = {"kind", "grid", "sweep", "chosen", "selection", "seeds", "test_accuracy_mean",
                        "test_accuracy_std", "test_accuracy_min", "test_accuracy_max", "reported",
                        "parity", "weights", "baselines", "parallel", "budget_s"}
-RUN_FIELDS = {"name", "seed", "config", "history", "val_loss", "val_accuracy", "vocab_size",
+RUN_FIELDS = {"name", "seed", "config", "history", "val_loss", "val_accuracy", "vocab_size", "dtype",
               "train_reviews", "peak_memory_gib", "wall_time_s"}
 HISTORY_FIELDS = {"epoch", "train_loss", "val_loss", "val_accuracy", "lr", "seconds",
                   "tokens_per_second"}
@@ -255,10 +260,12 @@ def check_sweep_artifact(data, directory=None, grid=None):
     assert b["train_reviews"] == reported["train_reviews"]
     w = data["weights"]
     if w is not None and directory is not None:
-        blob = (Path(directory) / w["file"]).read_bytes()
+        blob = b"".join((Path(directory) / f).read_bytes() for f in w["files"])
         assert len(blob) == w["bytes"] <= 25 * 2 ** 20 and w["dtype"] == "float16"
+        assert all((Path(directory) / f).stat().st_size <= 15 * 2 ** 20 for f in w["files"])
         assert hashlib.sha256(blob).hexdigest() == w["sha256"]
-        net, vocab, config = load_weights(Path(directory) / w["file"], w["sha256"])
+        base = w["files"][0] if len(w["files"]) == 1 else w["files"][0].replace(".part0", "")
+        net, vocab, config = load_weights(Path(directory) / base, w["sha256"])
         assert dataclasses.asdict(config) == reported["config"]
         assert len(vocab) == reported["vocab_size"]
 
@@ -277,7 +284,7 @@ def test_the_gpu_sweep_command_end_to_end_on_the_cpu(archive, tmp_path):
     assert data["provenance"]["command"] == " ".join(command)
     assert data["parallel"] == 2 and data["parity"]["reviews"] == 160
     assert not list((tmp_path / ".imdb_tiny").glob("*.pt"))          # checkpoints cleaned up
-    assert data["weights"]["file"] == "imdb_tiny.npz"
+    assert data["weights"]["files"] == ["imdb_tiny.npz"]
 
 
 @pytest.mark.parametrize("path", sorted(ARTIFACTS.glob("imdb_*.json")), ids=lambda p: p.stem)
