@@ -146,8 +146,8 @@ def layer_forward(cell, x, parameters, a0=None, c0=None, mask=None, reverse=Fals
     X1[:, :n_x] = x.transpose(2, 0, 1)
     X1[:, n_x] = 1
     P = new("P", (T, G, m), dtype)                             # Wx x⟨t⟩ + b, all steps;
-    with whole_sequence():                                     # gated cells: becomes the gates
-        np.matmul(Wx1, X1, out=P)
+    with whole_sequence(G * (n_x + 1) * m):                    # gated cells: becomes the gates
+        np.matmul(Wx1, X1, out=P)                              # (T products of this size)
     H = new("H", (T + 1, n_a, m), dtype)                       # H[k]: state after k steps
     H[0] = 0 if a0 is None else a0
     C = TC = hidden = None
@@ -362,7 +362,7 @@ def layer_backward(da, cache, da_last=None, dc_last=None):
     else:
         dGx = dGh
     X1f = _flat(X1, new, "X1_flat")
-    with whole_sequence():
+    with whole_sequence(G * max(n_a, n_x + 1) * T * m):
         dWh = np.matmul(dGh, Hprev.T)                          # (G, n_a)
         dWx1 = np.matmul(dGx, X1f.T)                           # [dWx | db] (G, n_x + 1)
         dX = np.matmul(np.ascontiguousarray(Wx1[:, :n_x].T), dGx,

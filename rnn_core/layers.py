@@ -18,6 +18,7 @@ import numpy as np
 from .losses import softmax_cross_entropy
 from .fast import CELLS, Workspace, layer_backward, layer_forward
 from .init import orthogonal, xavier_uniform
+from .threads import whole_sequence
 from .validation import check_positive_int, check_shape
 
 HEADS = ("last", "mean", "all")
@@ -175,7 +176,8 @@ class Recurrent:
 
 
 class Dense:
-    """z = W h + b for h (n_in, m) or (n_in, m, T_x)."""
+    """z = W h + b for h (n_in, m) or (n_in, m, T_x); its products follow the
+    thread policy of rnn_core.threads, like the recurrent layers'."""
 
     def __init__(self, n_in, n_out, rng, dtype=np.float64):
         self.parameters = {"W": xavier_uniform((n_out, n_in), rng, dtype=dtype),
@@ -185,14 +187,16 @@ class Dense:
         W, b = self.parameters["W"], self.parameters["b"]
         self.shape = h.shape
         self.h2 = h if h.ndim == 2 else h.reshape(h.shape[0], -1)    # (n_in, m·T_x): one product
-        z = W @ self.h2 + b
+        with whole_sequence(W.size * self.h2.shape[1]):
+            z = W @ self.h2 + b
         return z if h.ndim == 2 else z.reshape((W.shape[0],) + h.shape[1:])
 
     def backward(self, dz):
         dz2 = dz if dz.ndim == 2 else dz.reshape(dz.shape[0], -1)
-        dh = self.parameters["W"].T @ dz2
-        return {"dW": dz2 @ self.h2.T, "db": dz2.sum(axis=1, keepdims=True),
-                "dh": dh.reshape(self.shape)}
+        with whole_sequence(self.parameters["W"].size * dz2.shape[1]):
+            dh = self.parameters["W"].T @ dz2
+            dW = dz2 @ self.h2.T
+        return {"dW": dW, "db": dz2.sum(axis=1, keepdims=True), "dh": dh.reshape(self.shape)}
 
 
 class SequenceModel:

@@ -9,7 +9,8 @@ A recurrent layer issues two kinds of matrix products:
   throttled to one CPU, as on Binder) one product waits for a thread that is
   not running — a layer can become 20–30× slower. They run on **one** thread.
 - *whole-sequence* products (the input projection of all steps, the weight
-  gradients, ∂J/∂x) are large: they may use several threads, but never more
+  gradients, ∂J/∂x, a dense layer over all steps) are larger: they may use
+  several threads, one per ``WORK_PER_THREAD`` multiply-adds, but never more
   than :func:`available_cpus` — the CPUs of this process's affinity mask and
   its cgroup CPU quota (what Binder and Kubernetes set; ``os.cpu_count()``
   reports the host's cores there).
@@ -150,13 +151,15 @@ class _Limit:
     """Run a block with numpy's BLAS on the policy's thread count for ``kind``,
     touching the libraries only when their count differs (a few µs)."""
 
-    __slots__ = ("kind", "_restore")
+    __slots__ = ("kind", "work", "_restore")
 
-    def __init__(self, kind):
-        self.kind, self._restore = kind, None
+    def __init__(self, kind, work=None):
+        self.kind, self.work, self._restore = kind, work, None
 
     def __enter__(self):
         n = _POLICY.threads(self.kind)
+        if n is not None and self.work is not None and _POLICY.sequence is None:
+            n = max(1, min(n, int(self.work) // WORK_PER_THREAD))    # small: fewer threads
         if n is not None:
             changed = []
             for lib in _POLICY.libs():
@@ -180,9 +183,17 @@ def per_step():
     return _Limit("step")
 
 
-def whole_sequence():
-    """Context for products over all steps: up to :func:`available_cpus` threads."""
-    return _Limit("sequence")
+# Multiply-adds per BLAS thread below which a product runs on fewer threads:
+# under ~0.1 ms of work a second thread saves little when the machine is idle
+# and costs a lot when it is not (threads wait for each other).
+WORK_PER_THREAD = 2 ** 22
+
+
+def whole_sequence(work=None):
+    """Context for products over all steps: up to :func:`available_cpus` threads,
+    and one thread per ``WORK_PER_THREAD`` multiply-adds of ``work`` (the
+    m·n·k of one BLAS call; None: no size limit)."""
+    return _Limit("sequence", work)
 
 
 class _Settings:

@@ -144,3 +144,31 @@ def test_bad_thread_counts_are_refused(bad):
         set_threads(bad)
     with pytest.raises(ValueError, match="positive integer"):
         set_threads(step=bad)
+
+
+def test_small_whole_sequence_products_run_on_fewer_threads(monkeypatch):
+    monkeypatch.setattr(threads, "_POLICY", threads._Policy())
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        auto = threads.thread_settings()["sequence"]
+        assert auto == min(2, available_cpus())
+        with threads.whole_sequence(threads.WORK_PER_THREAD - 1):
+            assert blas_threads() == 1
+        with threads.whole_sequence(2 * threads.WORK_PER_THREAD):
+            assert blas_threads() == auto
+        with set_threads(2), threads.whole_sequence(1):  # a count set by hand is used as set
+            assert blas_threads() == 2
+        assert blas_threads() == 2
+
+
+def test_the_dense_layer_follows_the_policy(monkeypatch):
+    from rnn_core import layers
+    seen = []
+
+    def recording(work=None):
+        seen.append(work)
+        return threads.whole_sequence(work)
+
+    monkeypatch.setattr(layers, "whole_sequence", recording)
+    dense = layers.Dense(5, 3, np.random.default_rng(0))
+    dense.backward(dense.forward(np.ones((5, 4, 6))))
+    assert seen == [3 * 5 * 24, 3 * 5 * 24]
