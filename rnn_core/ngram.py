@@ -160,7 +160,8 @@ class KneserNey:
                     D = estimate_discounts(counts, modified)
                 except ValueError as err:
                     if fallback is None:
-                        raise ValueError(f"order {j}: {err}; pass discounts= or fallback=") from None
+                        raise ValueError(f"order {j}: {err}; "
+                                         "pass discounts= or fallback=") from None
                     D = fallback
                     self.fallback_orders.append(j)
             d_of = np.array(D)[np.minimum(counts, 3) - 1]        # D_j(c_j(hw)) of each n-gram
@@ -185,7 +186,8 @@ class KneserNey:
             c = _lookup(keys, counts, h * V + w)
             d = _lookup(keys, d_of, h * V + w)
             C_h, S_h = _lookup(ctx, C, h), _lookup(ctx, S, h)
-            p_j = np.where(C_h > 0, (c - d + S_h * p) / np.where(C_h > 0, C_h, 1.0), p)
+            seen = C_h > 0                                      # else back off: p_j = p_{j-1}
+            p_j = np.where(seen, (c - d + S_h * p) / np.where(seen, C_h, 1.0), p)
             p = np.where(lengths >= j - 1, p_j, p)              # too short a history: stop at j-1
         return p
 
@@ -206,8 +208,8 @@ class KneserNey:
         stream: (L,) ids. positions: (P,) target indices in [1, L) (default: all
         of them, 1..L-1). history_starts: stream indices where a history begins
         (a context never reaches back before the latest start <= t-1; index 0
-        is always one), e.g. the first index of each row the networks read from a zero
-        state. Returns (P,) natural logarithms."""
+        is always one), e.g. the first index of each row the networks read from
+        a zero state. Returns (P,) natural logarithms."""
         x = _check_stream("stream", stream, self.V, min_length=2)
         L, n = len(x), self.order
         t = np.arange(1, L) if positions is None else np.asarray(positions)
@@ -224,8 +226,8 @@ class KneserNey:
         starts = np.union1d(starts, [0])
         first = starts[np.searchsorted(starts, t - 1, side="right") - 1]   # latest start <= t-1
         lengths = np.minimum(t - first, n - 1)
-        offsets = np.arange(-(n - 1), 0)                          # history[:, i] = x[t - (n-1) + i]
-        history = x[np.clip(t[:, None] + offsets, 0, L - 1)] if n > 1 else np.zeros((len(t), 0), np.int64)
+        # history[:, i] = x[t - (n-1) + i]; entries before index 0 (clipped) lie beyond `lengths`
+        history = x[np.maximum(t[:, None] + np.arange(-(n - 1), 0), 0)]
         return np.log(self._probabilities(history, lengths, x[t]))
 
     def perplexity(self, stream, positions=None, history_starts=None) -> float:
@@ -250,3 +252,12 @@ def chunk_coverage(stream_length: int, m: int = 64, k: int = 64) -> tuple[np.nda
     columns = np.arange(per_row // k * k)
     row_starts = np.arange(m) * per_row
     return (row_starts[:, None] + columns[None, :] + 1).ravel(), row_starts
+
+
+def kneser_ney_perplexities(train_stream, val_stream, vocab_size, orders=(2, 3, 4, 5),
+                            modified=False, positions=None,
+                            history_starts=None) -> dict[int, float]:
+    """{n: validation perplexity of the order-n KneserNey model fit on train_stream},
+    scored on val_stream's positions with its history_starts (see KneserNey.log_probs)."""
+    return {n: KneserNey(train_stream, n, vocab_size, modified=modified)
+            .perplexity(val_stream, positions, history_starts) for n in orders}
