@@ -734,6 +734,8 @@ def parse_sweep(argv):
     parser.add_argument("--dir", default=str(ARTIFACTS))
     parser.add_argument("--workdir", default=None, help="scratch for checkpoints (default: DIR/.NAME)")
     parser.add_argument("--device", default=None)
+    parser.add_argument("--commit", default=None,
+                        help="the commit the code is at, when the copy it runs in is no git checkout")
     return parser.parse_args(argv)
 
 
@@ -743,7 +745,7 @@ def sweep_main(argv):
     the numpy re-run and writing."""
     start = time.perf_counter()
     args = parse_sweep(argv)
-    commit = current_commit()
+    commit = args.commit or current_commit()
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     budget = 60 * args.budget_minutes
     grid = [(name, config_from(preset, **over)) for name, preset, over in GRIDS[args.grid]]
