@@ -27,6 +27,11 @@ n-grams whose ``c_j`` is exactly ``r``) of that order::
     D_j(2) = 2 - 3Y n_3/n_2,  D_j(3+) = 3 - 4Y n_4/n_3     (modified=True)
 
 and ``D_j(c)`` is the discount of an n-gram with count ``c`` (``D_j(0) = 0``).
+Where the closed form fails (no n-gram of that order has count 1; for
+modified, also none with 2 or 3, or a discount outside ``(0, r]``) the order
+takes fixed ``fallback`` discounts, as KenLM's ``lmplz --discount_fallback``
+does. On characters that happens at order 1: every symbol follows many
+different symbols.
 
 **Interpolation.** With ``C_j(h) = sum_w c_j(h w)`` and
 ``S_j(h) = sum_w D_j(c_j(h w))`` (the mass the discounts take from ``h``),::

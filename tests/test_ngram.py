@@ -90,6 +90,27 @@ def test_toy_trigram_by_hand():
     assert np.exp(lm.log_probs(np.array([E, B]))) == pytest.approx([float(P2_B_AFTER_E)], abs=TOL)
 
 
+def test_toy_modified_bigram_by_hand():
+    lm = KneserNey(TOY, 2, V, modified=True)
+    # order 2, counts as above, n1 = 5, n2 = 3, n3 = 1, n4 = 0, Y = 5/11:
+    #   D(1) = 1 - 2Y(3/5) = 5/11,  D(2) = 2 - 3Y(1/3) = 17/11,  D(3+) = 3 - 4Y(0/1) = 3
+    assert lm.discounts[1] == pytest.approx((5 / 11, 17 / 11, 3.0), abs=TOL)
+    # order 1, continuation counts 3, 2, 3, 1: n1 = 1, n2 = 1, n3 = 2, Y = 1/3,
+    #   D(2) = 2 - 3Y(2/1) = 0: the closed form fails -> the fallback (0.5, 1, 1.5)
+    assert lm.fallback_orders == [1] and lm.discounts[0] == (0.5, 1.0, 1.5)
+    # p_1: D(c) = 1.5, 1, 1.5, 0.5 for \n, a, b, c; S_1 = 4.5, S_1/5 = 0.9, C_1 = 9
+    q1 = {E: F(4, 15), A: F(19, 90), B: F(4, 15), C: F(7, 45), D: F(1, 10)}
+    assert sum(q1.values()) == 1
+    np.testing.assert_allclose(lm.distribution([D]), [float(q1[w]) for w in range(V)],
+                               rtol=0, atol=TOL)
+    # context \n: \na 2, \nb 2, \nc 1 -> C = 5, S = 17/11 + 17/11 + 5/11 = 39/11
+    assert (2 - F(17, 11) + F(39, 11) * q1[A]) / 5 == F(397, 1650)
+    assert lm.distribution([E])[A] == pytest.approx(397 / 1650, abs=TOL)
+    # context b: b\n 3 (D = 3: all of it taken), bb 1, ba 1 -> C = 5, S = 3 + 10/11 = 43/11
+    assert lm.distribution([B])[E] == pytest.approx(float(F(43, 11) * q1[E] / 5), abs=TOL)
+    assert lm.distribution([B])[E] == pytest.approx(172 / 825, abs=TOL)
+
+
 def test_a_wrong_discount_changes_the_hand_value():
     right = KneserNey(TOY, 3, V).distribution([A, E])[B]
     wrong = KneserNey(TOY, 3, V, discounts=[1 / 3, 7 / 9, 10 / 13]).distribution([A, E])[B]
@@ -264,3 +285,13 @@ def test_reproduces_the_independent_measurement_on_the_chapter_split():
         assert round(lm.perplexity(val_stream), 2) == reported
         p = lm.distribution(val_stream[100:100 + n - 1])
         assert abs(p.sum() - 1) < TOL
+    # Every symbol follows several different symbols, so no order-1 continuation
+    # count is 1 and order 1 takes the fallback discount; with all V symbols seen
+    # the uniform gives back to each exactly what its (equal) discount took, so
+    # p_1 = c_1 / C_1 and the fallback's value changes nothing.
+    for modified in (False, True):
+        low, high = (KneserNey(train_stream, 3, vocab.size, modified=modified, fallback=f)
+                     for f in ((0.1, 0.2, 0.3), (0.9, 1.8, 2.7)))
+        assert low.fallback_orders == [1] and high.fallback_orders == [1]
+        assert low.perplexity(val_stream) == pytest.approx(high.perplexity(val_stream),
+                                                           rel=1e-12)
