@@ -3,7 +3,7 @@
 The gradient δ⟨t⟩ on a hidden state arrives along two routes: from the output
 o⟨t⟩ at the same step (the output's share) and from the next pre-activation
 z⟨t+1⟩ (the future's share). The graph is written in Graphviz's dot language
-and laid out by ``dot`` (Debian: ``apt-get install graphviz``):
+and laid out and drawn by ``dot`` (Debian: ``apt-get install graphviz``):
 
     python scripts/bptt_backward_flow.py      # writes book/images/bptt-backward-flow.svg
 """
@@ -42,7 +42,7 @@ def graph() -> str:
     lines = [
         "digraph bptt {",
         # a white card: readable on the website's dark theme too
-        f'  graph [rankdir=TB, bgcolor="white", pad=0.3, nodesep=0.45, ranksep=0.55, '
+        f'  graph [rankdir=TB, bgcolor="white", pad=0.3, nodesep=0.45, ranksep=0.7, '
         f'splines=line, fontname="{FONT}", newrank=true];',
         f'  node [shape=box, style="rounded,filled", fillcolor="#F7F7F7", color="#888888", '
         f'fontname="{FONT}", fontsize=16, margin="0.14,0.06", height=0.42];',
@@ -98,7 +98,9 @@ def graph() -> str:
 
 def main() -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    svg = subprocess.run(["dot", "-Tsvg"], input=graph(), capture_output=True, text=True,
+    # cairo's SVG draws the text as outlines: the sub- and superscripts sit where
+    # dot placed them in every browser, whatever fonts the reader has
+    svg = subprocess.run(["dot", "-Tsvg:cairo"], input=graph(), capture_output=True, text=True,
                          check=True).stdout
     OUT.write_text(svg)
     print(f"wrote {OUT}")
