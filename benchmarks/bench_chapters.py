@@ -48,8 +48,9 @@ def _seconds(cell):
     return (parse(end) - parse(start)).total_seconds()
 
 
-def time_chapter(path: Path, timeout=1800) -> dict:
-    """Execute one chapter in a fresh kernel; its seconds, error and slowest cells."""
+def time_chapter(path: Path, timeout=1800, keep=None) -> dict:
+    """Execute one chapter in a fresh kernel; its seconds, error and slowest cells.
+    ``keep``: a folder to write the executed notebook into (to read its outputs)."""
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=True,
                             resources={"metadata": {"path": str(path.parent)}})
@@ -59,6 +60,9 @@ def time_chapter(path: Path, timeout=1800) -> dict:
     except CellExecutionError as exc:
         error = str(exc).splitlines()[-1] if str(exc) else type(exc).__name__
     seconds = time.perf_counter() - start
+    if keep is not None:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, Path(keep) / path.name)
     cells = [(i, _seconds(c), c.source.strip().splitlines()[0][:60] if c.source.strip() else "")
              for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     slowest = sorted(cells, key=lambda c: -c[1])[:SLOWEST]
@@ -67,7 +71,7 @@ def time_chapter(path: Path, timeout=1800) -> dict:
             "slowest_cells": [{"cell": i, "seconds": s, "source": src} for i, s, src in slowest]}
 
 
-def run(names=None, website=False):
+def run(names=None, website=False, keep=None):
     paths = chapter_paths()
     if names:
         unknown = set(names) - {p.stem for p in paths}
@@ -86,7 +90,7 @@ def run(names=None, website=False):
           f"{cpu_name()}, {available_cpus()} usable CPUs, load average {load_average()}", flush=True)
     rows = []
     for path in paths:
-        row = time_chapter(path)
+        row = time_chapter(path, keep=keep)
         row["load_average_after"] = load_average()
         rows.append(row)
         flag = "  ERROR " + row["error"] if row["error"] else (
@@ -103,12 +107,13 @@ def main(argv=None, directory=None):
     parser.add_argument("--website", action="store_true",
                         help="set RNN_BOOK_BUILD=1, as the website build does")
     parser.add_argument("--save", action="store_true", help="record the table")
+    parser.add_argument("--keep", metavar="DIR", help="write the executed notebooks into DIR")
     parser.add_argument("--output", default=None,
                         help="artifact name (default chapter_times.json, "
                              "chapter_times_website.json with --website)")
     args = parser.parse_args(argv)
     commit, start, load = current_commit(), time.time(), load_average()
-    rows = run(args.chapters, args.website)
+    rows = run(args.chapters, args.website, args.keep)
     if not args.save:
         return rows
     name = args.output or ("chapter_times_website.json" if args.website else "chapter_times.json")

@@ -175,7 +175,10 @@ def load_average():
         return None
 
 
-def run(quick=False, sizes=SIZES):
+DTYPES = {"float32": (np.float32, torch.float32), "float64": (np.float64, torch.float64)}
+
+
+def run(quick=False, sizes=SIZES, dtypes=tuple(DTYPES)):
     """Time every cell at every size in float32 and float64; print the table and
     return its rows (times in seconds) and the measured matrix-multiply peaks."""
     threads = int(os.environ.get("OMP_NUM_THREADS", available_cpus()))
@@ -186,7 +189,7 @@ def run(quick=False, sizes=SIZES):
           f"torch threads {torch.get_num_threads()}, numpy {np.__version__}, "
           f"thread policy {thread_settings()}, load average {load_average()}")
     rows, peaks = [], {}
-    for dtype, tdtype in ((np.float32, torch.float32), (np.float64, torch.float64)):
+    for dtype, tdtype in (DTYPES[d] for d in dtypes):
         peak = peaks[np.dtype(dtype).name] = matmul_peak(dtype)
         print(f"# {np.dtype(dtype).name}: measured matrix-multiply peak {peak / 1e9:.0f} GFLOP/s")
         for name, T, m, n_x, n_a in sizes:
@@ -235,6 +238,8 @@ def run(quick=False, sizes=SIZES):
 def main(argv=None, directory=None, sizes=SIZES):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--dtype", choices=tuple(DTYPES), action="append",
+                        help="only this dtype (repeatable; default: both)")
     parser.add_argument("--contention", action="store_true",
                         help="run beside a busy process pinned to one CPU")
     parser.add_argument("--save", action="store_true",
@@ -243,21 +248,22 @@ def main(argv=None, directory=None, sizes=SIZES):
     args = parser.parse_args(argv)
     commit, start = current_commit(), time.time()
     load_before = load_average()
+    dtypes = tuple(args.dtype) if args.dtype else tuple(DTYPES)
     busy_cpu = None
     if args.contention:
         with busy_process() as busy:
             busy_cpu = busy.cpu
             print(f"# contention: a busy process pinned to CPU {busy_cpu}")
-            rows, peaks = run(args.quick, sizes)
+            rows, peaks = run(args.quick, sizes, dtypes)
     else:
-        rows, peaks = run(args.quick, sizes)
+        rows, peaks = run(args.quick, sizes, dtypes)
     if not args.save:
         return None
     record = {
         "provenance": provenance(
             ["python", "benchmarks/bench_layers.py"] + list(sys.argv[1:] if argv is None else argv),
             time.time() - start, commit, torch=torch.__version__, cpu=cpu_name(),
-            threads=torch.get_num_threads(), usable_cpus=available_cpus(),
+            threads=torch.get_num_threads(), usable_cpus=available_cpus(), dtypes=list(dtypes),
             thread_policy=thread_settings(), quick=args.quick,
             contention=None if busy_cpu is None else f"one busy process pinned to CPU {busy_cpu}",
             load_average_before=load_before, load_average_after=load_average()),
