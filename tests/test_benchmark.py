@@ -52,3 +52,23 @@ def test_contention_mode_runs_beside_a_busy_process_and_stops_it(tmp_path):
     assert path.name == bench_layers.CONTENTION_ARTIFACT
     assert "busy process pinned to CPU" in data["provenance"]["contention"]
     assert data["provenance"]["cpu"] and data["provenance"]["usable_cpus"] >= 1
+
+
+def test_chapter_timing_records_seconds_and_slowest_cells(tmp_path, monkeypatch):
+    import nbformat
+    from benchmarks import bench_chapters
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time; time.sleep(0.3)"),
+                                         nbformat.v4.new_code_cell("x = 1")])
+    good, bad = tmp_path / "good.ipynb", tmp_path / "bad.ipynb"
+    nbformat.write(nb, good)
+    nb.cells.append(nbformat.v4.new_code_cell("raise ValueError('broken chapter')"))
+    nbformat.write(nb, bad)
+    monkeypatch.setattr(bench_chapters, "chapter_paths", lambda: [good, bad])
+    path = bench_chapters.main(["--save", "--keep", str(tmp_path / "out")], directory=tmp_path)
+    data = json.loads(path.read_text())
+    assert all(data["provenance"].get(f) not in (None, "") for f in PROVENANCE_FIELDS)
+    rows = {r["chapter"]: r for r in data["chapters"]}
+    assert rows["good"]["error"] is None and "broken chapter" in rows["bad"]["error"]
+    slowest = rows["good"]["slowest_cells"][0]
+    assert slowest["cell"] == 0 and 0.3 <= slowest["seconds"] <= rows["good"]["seconds"]
+    assert (tmp_path / "out" / "good.ipynb").exists()
