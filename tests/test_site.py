@@ -1,8 +1,20 @@
 """The built website in a real browser: Debian's Chromium driven by Playwright,
 pages served from 127.0.0.1, every request outside localhost blocked and
-counted."""
+counted.
+
+Every check waits for what it checks: the page's load event (the document is
+parsed and every script has run), then the elements it looks at (typeset
+formulas, drawn figures), never for network silence.
+
+To iterate on these tests without rebuilding the book (minutes), point
+``RNN_BOOK_SITE`` at an already built site and the ``site`` fixture serves it
+instead of building::
+
+    RNN_BOOK_SITE=/path/to/_build/html .venv/bin/python -m pytest tests/test_site.py
+"""
 import functools
 import http.server
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -22,16 +34,31 @@ def html_pages(root: Path) -> list[Path]:
                   and "_sources" not in p.parts)
 
 
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves files without printing a line per request."""
+
+    def log_message(self, format, *args):
+        pass
+
+
 @pytest.fixture(scope="module")
-def site(built_book):
-    assert built_book.build_returncode == 0, "the book did not build"
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(built_book.html))
-    handler.log_message = lambda *args: None
+def site(request):
+    """(root of the built site, its URL): the site in $RNN_BOOK_SITE, or the book built now."""
+    prebuilt = os.environ.get("RNN_BOOK_SITE")
+    if prebuilt:
+        html = Path(prebuilt).resolve()
+        assert (html / "index.html").is_file(), f"RNN_BOOK_SITE={prebuilt} has no index.html"
+    else:
+        built_book = request.getfixturevalue("built_book")
+        assert built_book.build_returncode == 0, "the book did not build"
+        html = built_book.html
+    handler = functools.partial(QuietHandler, directory=str(html))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield built_book.html, f"http://127.0.0.1:{server.server_address[1]}/"
+    yield html, f"http://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -46,20 +73,52 @@ def browser(tmp_path_factory):
         b.close()
 
 
-class PageVisit:
-    """One page opened in a fresh context, with its console errors and blocked requests."""
+def figure_count(source: str) -> int:
+    """How many kernel-free figures a page's HTML holds (static or with sliders)."""
+    return len(BeautifulSoup(source, "html.parser").select("div.rnn-interactive"))
 
-    def __init__(self, browser, url, has_math=False):
-        self.context = browser.new_context(viewport={"width": 1280, "height": 1400})
-        self.external, self.errors = [], []
+
+def has_math(source: str) -> bool:
+    return 'class="math notranslate' in source
+
+
+class PageVisit:
+    """One page opened in a fresh context and read only once it is ready: after
+    its load event (document parsed, every script run), with its formulas
+    typeset and its figures drawn. Records console errors and blocked requests."""
+
+    TIMEOUT_MS = 60_000     # generous: the machine may be busy; a ready page passes at once
+
+    def __init__(self, browser, url, source, width=1280, height=1400, redirect_to=None):
+        self.context = browser.new_context(viewport={"width": width, "height": height})
+        self.external, self.errors, self.not_ready = [], [], []
         self.context.route("**/*", self._route)
         self.page = self.context.new_page()
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.goto(url, wait_until="networkidle")
-        if has_math:    # MathJax is deferred: wait until it has started, then until it is done
-            self.page.wait_for_function("() => window.MathJax && window.MathJax.startup", timeout=30_000)
+        self.page.goto(url, wait_until="load", timeout=self.TIMEOUT_MS)
+        if redirect_to:     # a <meta http-equiv="refresh"> page: wait for where it leads
+            self.page.wait_for_url(redirect_to, wait_until="load", timeout=self.TIMEOUT_MS)
+        self.figures = figure_count(source)
+        if has_math(source) and not self.wait_for(
+                "() => window.MathJax && MathJax.startup && MathJax.startup.promise"):
+            self.not_ready.append("MathJax never started")
+        elif has_math(source):
             self.page.evaluate("() => MathJax.startup.promise")
+        if self.figures and not self.wait_for(
+                """n => document.querySelectorAll(
+                       '.rnn-interactive .rnn-interactive-plot.js-plotly-plot .main-svg').length >= n""",
+                self.figures):
+            self.not_ready.append("not every figure was drawn")
+
+    def wait_for(self, expression, arg=None, timeout=None) -> bool:
+        """Wait until the JavaScript ``expression`` is truthy; False on timeout."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+        try:
+            self.page.wait_for_function(expression, arg=arg, timeout=timeout or self.TIMEOUT_MS)
+            return True
+        except PlaywrightTimeout:
+            return False
 
     def _route(self, route):
         host = urlparse(route.request.url).hostname
@@ -73,6 +132,26 @@ class PageVisit:
         self.context.close()
 
 
+def redirect_target(path: Path) -> Path | None:
+    """The page a <meta http-equiv="refresh"> page sends the reader to, if any."""
+    meta = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser").find(
+        "meta", attrs={"http-equiv": lambda v: v and v.lower() == "refresh"})
+    if not meta or "url=" not in meta.get("content", "").lower():
+        return None
+    target = meta["content"].split("=", 1)[1].strip().strip("'\"")
+    return Path(unquote(urljoin(path.as_posix(), target)))
+
+
+def visit(browser, site, path, **kwargs) -> PageVisit:
+    """Open a page of the site once it is ready (following a redirect page)."""
+    root, base = site
+    final = redirect_target(path) or path
+    return PageVisit(browser, base + path.relative_to(root).as_posix(),
+                     final.read_text(encoding="utf-8"),
+                     redirect_to=base + final.relative_to(root).as_posix() if final != path else None,
+                     **kwargs)
+
+
 def test_every_page_in_the_browser(site, browser, tmp_path):
     root, base = site
     pages = html_pages(root)
@@ -81,9 +160,10 @@ def test_every_page_in_the_browser(site, browser, tmp_path):
     for path in pages:
         rel = path.relative_to(root).as_posix()
         source = path.read_text(encoding="utf-8")
-        visit = PageVisit(browser, base + rel, has_math='class="math notranslate' in source)
-        page = visit.page
-        if 'class="math notranslate' in source:
+        v = visit(browser, site, path)
+        page = v.page
+        problems += [f"{rel}: {p}" for p in v.not_ready]
+        if has_math(source):
             if page.locator("mjx-container").count() == 0:
                 problems.append(f"{rel}: formulas not typeset")
             text = page.locator("article").first.inner_text() if page.locator("article").count() else ""
@@ -93,19 +173,22 @@ def test_every_page_in_the_browser(site, browser, tmp_path):
             .filter(img => !(img.complete && img.naturalWidth > 0)).map(img => img.src)""")
         if broken:
             problems.append(f"{rel}: images that did not load: {broken}")
+        in_dom = page.locator("div.rnn-interactive").count()
+        if in_dom != v.figures:
+            problems.append(f"{rel}: {in_dom} kernel-free figures in the page, {v.figures} in its HTML")
         undrawn = page.evaluate("""() => Array.from(document.querySelectorAll('.rnn-interactive'))
             .filter(f => !f.querySelector('.rnn-interactive-plot.js-plotly-plot .main-svg')).length""")
         if undrawn:
             problems.append(f"{rel}: {undrawn} kernel-free figures drew nothing")
         if page.locator(".jupyter-widgets, .widget-subarea").count():
             problems.append(f"{rel}: a widget area (empty without a kernel)")
-        if visit.external:
-            problems.append(f"{rel}: {len(visit.external)} requests outside localhost: "
-                            f"{visit.external[:3]}")
-        if visit.errors:
-            problems.append(f"{rel}: console errors {visit.errors[:3]}")
+        if v.external:
+            problems.append(f"{rel}: {len(v.external)} requests outside localhost: "
+                            f"{v.external[:3]}")
+        if v.errors:
+            problems.append(f"{rel}: console errors {v.errors[:3]}")
         page.screenshot(path=str(tmp_path / (rel.replace("/", "_") + ".png")))
-        visit.close()
+        v.close()
     assert not problems, "\n".join(problems)
 
 
@@ -140,32 +223,38 @@ def test_every_internal_link_resolves(site):
 
 
 def test_kernel_free_sliders_redraw_the_figure(site, browser):
-    root, base = site
+    root, _ = site
     pages = [p for p in html_pages(root) if 'type="range"' in p.read_text(encoding="utf-8")]
     assert pages, "no page has a kernel-free interactive figure"
     for path in pages:
-        visit = PageVisit(browser, base + path.relative_to(root).as_posix())
-        figures = visit.page.locator(".rnn-interactive:not(.rnn-static)")
-        assert figures.count() >= 1
+        v = visit(browser, site, path)
+        assert not v.not_ready, f"{path.name}: {v.not_ready}"
+        figures = v.page.locator(".rnn-interactive:not(.rnn-static)")
+        assert figures.count() >= 1, f"{path.name}: no figure with sliders"
         for i in range(figures.count()):
             figure = figures.nth(i)
             figure.scroll_into_view_if_needed()
-            drawn = lambda: figure.locator(".rnn-interactive-plot .main-svg").first.inner_html()
-            before = drawn()
+            svg = figure.locator(".rnn-interactive-plot .main-svg").first
+            before = svg.inner_html()
             assert "<g" in before, f"{path.name}: figure {i} drew nothing"
             sliders = figure.locator("input[type=range]")
             assert sliders.count() >= 1
             for j in range(sliders.count()):
                 slider = sliders.nth(j)
-                new = 0 if slider.input_value() != "0" else slider.get_attribute("max")
-                label_before = slider.locator("xpath=following-sibling::output").inner_text()
+                new = "0" if slider.input_value() != "0" else slider.get_attribute("max")
+                output = slider.locator("xpath=following-sibling::output")
+                label_before = output.inner_text()
                 slider.evaluate("(el, v) => { el.value = v; el.dispatchEvent(new Event('input')); }",
                                 new)
-                visit.page.wait_for_timeout(200)
-                after = drawn()
-                assert after != before, f"{path.name}: moving slider {j} of figure {i} changed nothing"
-                assert slider.locator("xpath=following-sibling::output").inner_text() != label_before
-                before = after
-        assert not visit.errors, visit.errors
-        assert not visit.external, visit.external
-        visit.close()
+                # wait for the redraw itself, not for a fixed time
+                redrawn = v.wait_for("""([root, old]) => {
+                    const svg = root.querySelector('.rnn-interactive-plot .main-svg');
+                    return svg && svg.innerHTML !== old; }""",
+                                     [figure.element_handle(), before], timeout=20_000)
+                assert redrawn, f"{path.name}: moving slider {j} of figure {i} changed nothing"
+                assert output.inner_text() != label_before
+                before = svg.inner_html()
+        assert not v.errors, v.errors
+        assert not v.external, v.external
+        v.close()
+
