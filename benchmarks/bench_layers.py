@@ -25,8 +25,10 @@ thread count with OPENBLAS_NUM_THREADS / OMP_NUM_THREADS (default: the CPUs
 this process may use).
 
 ``--contention`` starts one busy process (a Python loop) pinned to the last
-CPU of this process's affinity mask, runs the whole table beside it and stops
-it; ``--save`` then records ``benchmark_layers_contention.json``.
+CPU of this process's affinity mask and times everything twice, in
+alternating blocks: with the busy process running and with it stopped
+(SIGSTOP), so that both tables meet the same background load; ``--save`` then
+records ``benchmark_layers_contention.json``.
 """
 from __future__ import annotations
 
@@ -78,15 +80,17 @@ def flops(cell, T, m, n_x, n_a):
     return 6 * T * m * GATES[cell] * n_a * (n_x + n_a)
 
 
-def alternating_medians(fns, repeats, blocks=5):
+def alternating_medians(fns, repeats, blocks=5, before=None):
     """Median time of each function in ``fns``, measured in alternating blocks.
-    Each block starts with an untimed call: the BLAS and OpenMP worker threads of
-    one library spin for a while after it returns, which would slow the next
-    one's first call."""
+    Each block starts with ``before[i]()`` (if given) and an untimed call: the
+    BLAS and OpenMP worker threads of one library spin for a while after it
+    returns, which would slow the next one's first call."""
     times = [[] for _ in fns]
     per_block = max(1, repeats // blocks)
     for _ in range(blocks):
-        for fn, ts in zip(fns, times):
+        for i, (fn, ts) in enumerate(zip(fns, times)):
+            if before is not None:
+                before[i]()
             fn()
             for _ in range(per_block):
                 t = time.perf_counter(); fn(); ts.append(time.perf_counter() - t)
@@ -178,9 +182,12 @@ def load_average():
 DTYPES = {"float32": (np.float32, torch.float32), "float64": (np.float64, torch.float64)}
 
 
-def run(quick=False, sizes=SIZES, dtypes=tuple(DTYPES)):
+def run(quick=False, sizes=SIZES, dtypes=tuple(DTYPES), busy=None):
     """Time every cell at every size in float32 and float64; print the table and
-    return its rows (times in seconds) and the measured matrix-multiply peaks."""
+    return its rows (times in seconds) and the measured matrix-multiply peaks.
+    ``busy``: a busy process (see busy_process); then every function is timed
+    with it running and with it stopped (SIGSTOP), in alternating blocks, and
+    each size gives two rows, ``contention`` True and False."""
     threads = int(os.environ.get("OMP_NUM_THREADS", available_cpus()))
     torch.set_num_threads(threads)
     rng = np.random.default_rng(0)
@@ -220,18 +227,27 @@ def run(quick=False, sizes=SIZES, dtypes=tuple(DTYPES)):
 
                 repeats = 5 if quick else (20 if T * m > 100 else 200)
                 products = products_only(cell, T, m, n_x, n_a, dtype, rng)
-                t_np, t_torch, t_products, t_off = alternating_medians(
-                    (ours, theirs, products, ours_without_policy), repeats)
+                fns = (ours, theirs, products, ours_without_policy)
+                states = (False,) if busy is None else (True, False)
+                before = None if busy is None else [
+                    (lambda on=on: busy.send_signal(signal.SIGCONT if on else signal.SIGSTOP))
+                    for on in states for _ in fns]
+                medians = alternating_medians(fns * len(states), repeats, before=before)
+                if busy is not None:
+                    busy.send_signal(signal.SIGCONT)
                 t_floor = flops(cell, T, m, n_x, n_a) / peak
-                rows.append(dict(dtype=np.dtype(dtype).name, size=name, T=T, m=m, n_x=n_x,
-                                 n_a=n_a, cell=cell, numpy_s=t_np, torch_s=t_torch,
-                                 products_s=t_products, floor_s=t_floor,
-                                 numpy_without_policy_s=t_off))
-                print(f"{np.dtype(dtype).name:8s} {name:42s} {cell:5s} numpy {t_np * 1e3:8.3f} ms"
-                      f"  torch {t_torch * 1e3:8.3f} ms  ratio {t_np / t_torch:5.2f}"
-                      f"  peak {100 * t_floor / t_np:5.1f}%  products {t_products / t_torch:5.2f}"
-                      f"  floor {t_floor / t_torch:5.2f}  policy {t_np / t_off:5.2f}",
-                      flush=True)
+                for k, contention in enumerate(states):
+                    t_np, t_torch, t_products, t_off = medians[4 * k:4 * k + 4]
+                    rows.append(dict(dtype=np.dtype(dtype).name, size=name, T=T, m=m, n_x=n_x,
+                                     n_a=n_a, cell=cell, numpy_s=t_np, torch_s=t_torch,
+                                     products_s=t_products, floor_s=t_floor,
+                                     numpy_without_policy_s=t_off, contention=contention))
+                    print(f"{np.dtype(dtype).name:8s} {name:42s} {cell:5s}"
+                          f"{' busy' if contention else ''} numpy {t_np * 1e3:8.3f} ms"
+                          f"  torch {t_torch * 1e3:8.3f} ms  ratio {t_np / t_torch:5.2f}"
+                          f"  peak {100 * t_floor / t_np:5.1f}%  products {t_products / t_torch:5.2f}"
+                          f"  floor {t_floor / t_torch:5.2f}  policy {t_np / t_off:5.2f}",
+                          flush=True)
     return rows, peaks
 
 
@@ -253,8 +269,9 @@ def main(argv=None, directory=None, sizes=SIZES):
     if args.contention:
         with busy_process() as busy:
             busy_cpu = busy.cpu
-            print(f"# contention: a busy process pinned to CPU {busy_cpu}")
-            rows, peaks = run(args.quick, sizes, dtypes)
+            print(f"# contention: a busy process pinned to CPU {busy_cpu}, running in the "
+                  f"'busy' rows and stopped (SIGSTOP) in the others, alternating")
+            rows, peaks = run(args.quick, sizes, dtypes, busy)
     else:
         rows, peaks = run(args.quick, sizes, dtypes)
     if not args.save:
@@ -265,7 +282,9 @@ def main(argv=None, directory=None, sizes=SIZES):
             time.time() - start, commit, torch=torch.__version__, cpu=cpu_name(),
             threads=torch.get_num_threads(), usable_cpus=available_cpus(), dtypes=list(dtypes),
             thread_policy=thread_settings(), quick=args.quick,
-            contention=None if busy_cpu is None else f"one busy process pinned to CPU {busy_cpu}",
+            contention=None if busy_cpu is None else
+            f"one busy process pinned to CPU {busy_cpu}: running in the rows with contention "
+            "true, stopped in the others, timed in alternating blocks",
             load_average_before=load_before, load_average_after=load_average()),
         "matmul_peak_flops": peaks,
         "rows": rows,

@@ -10,7 +10,7 @@ from benchmarks import bench_layers  # noqa: E402
 from rnn_core.artifacts import PROVENANCE_FIELDS, load_artifact  # noqa: E402
 
 ROW_KEYS = {"dtype", "size", "T", "m", "n_x", "n_a", "cell", "numpy_s", "torch_s",
-            "products_s", "floor_s", "numpy_without_policy_s"}
+            "products_s", "floor_s", "numpy_without_policy_s", "contention"}
 
 
 def test_benchmark_records_its_table(tmp_path):
@@ -51,6 +51,8 @@ def test_contention_mode_runs_beside_a_busy_process_and_stops_it(tmp_path):
     data = json.loads(path.read_text())
     assert path.name == bench_layers.CONTENTION_ARTIFACT
     assert "busy process pinned to CPU" in data["provenance"]["contention"]
+    assert [(r["cell"], r["contention"]) for r in data["rows"]] == [
+        (c, busy) for d in ("float32", "float64") for c in ("rnn", "gru", "lstm") for busy in (True, False)]
     assert data["provenance"]["cpu"] and data["provenance"]["usable_cpus"] >= 1
 
 
