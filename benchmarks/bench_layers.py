@@ -168,6 +168,7 @@ def busy_process(cpu=None):
         time.sleep(0.5)
         yield proc
     finally:
+        proc.send_signal(signal.SIGCONT)       # a stopped process would not end
         proc.terminate()
         proc.wait()
 
@@ -256,6 +257,8 @@ def main(argv=None, directory=None, sizes=SIZES):
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     parser.add_argument("--dtype", choices=tuple(DTYPES), action="append",
                         help="only this dtype (repeatable; default: both)")
+    parser.add_argument("--size", type=int, action="append", choices=range(len(sizes)),
+                        help="only the size with this index in SIZES (repeatable; default: all)")
     parser.add_argument("--contention", action="store_true",
                         help="run beside a busy process pinned to one CPU")
     parser.add_argument("--save", action="store_true",
@@ -265,8 +268,11 @@ def main(argv=None, directory=None, sizes=SIZES):
     commit, start = current_commit(), time.time()
     load_before = load_average()
     dtypes = tuple(args.dtype) if args.dtype else tuple(DTYPES)
+    if args.size:
+        sizes = [sizes[i] for i in sorted(set(args.size))]
     busy_cpu = None
     if args.contention:
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))   # stop the busy process on kill
         with busy_process() as busy:
             busy_cpu = busy.cpu
             print(f"# contention: a busy process pinned to CPU {busy_cpu}, running in the "
