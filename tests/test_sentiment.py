@@ -299,6 +299,19 @@ def test_recorded_runs_match_the_code(path):
     if data.get("kind") == "sweep":
         check_sweep_artifact(data, ARTIFACTS)
         return
+    if data.get("kind") == "ablation":
+        assert shlex.split(prov["command"])[:2] == ["python", "scripts/imdb_ablation.py"]
+        assert {(e["name"], e["seed"]) for e in data["entries"]} == \
+            {(n, s) for n in data["factors"] for s in data["seeds"]} and len(data["seeds"]) >= 3
+        for e in data["entries"]:
+            assert e["config"] == dataclasses.asdict(config_from(data["preset"], seed=e["seed"],
+                                                                 **data["factors"][e["name"]]))
+            assert e["val_loss"] == min(e["history"]["val_loss"]) and 0 <= e["test_accuracy"] <= 1
+        w = data["kept"]["weights"]
+        net, vocab, config = load_weights(ARTIFACTS / w["files"][0], w["sha256"])
+        assert config == config_from(data["preset"], seed=data["kept"]["seed"],
+                                     **data["factors"][data["kept"]["name"]])
+        return
     assert "cuda" in prov and prov["seed"] == data["config"]["seed"]
     words = shlex.split(prov["command"])
     assert words[:3] == ["python", "-m", "rnn_core.sentiment"]
@@ -317,3 +330,31 @@ def test_recorded_runs_match_the_code(path):
     assert 1 <= len(history["epoch"]) <= recorded["epochs"]
     assert data["val_accuracy"] == max(history["val_accuracy"]) or "val_loss" in history
     assert 0.5 < data["test_accuracy"] <= 1 and data["device"] == prov["device"]
+
+
+SHARED = ROOT.parent / "shared" / "data" / "imdb" / "aclImdb_labelled.tar.gz"
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="the full IMDB archive is not beside the checkout")
+@pytest.mark.skipif(not (ARTIFACTS / "imdb_ablation_cpu.json").exists(), reason="not recorded yet")
+def test_one_entry_of_the_recorded_ablation_reproduces():
+    """The cheapest entry of scripts/imdb_ablation.py, re-run: the same accuracy
+    up to float rounding between CPUs (one point of the 2,000-review sample)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("imdb_ablation", ROOT / "scripts" / "imdb_ablation.py")
+    ablation = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ablation)
+    recorded = load_artifact("imdb_ablation_cpu.json")
+    assert recorded["factors"] == ablation.FACTORS and recorded["seeds"] == list(ablation.SEEDS)
+    entry = [e for e in recorded["entries"] if (e["name"], e["seed"]) == ("no recurrence, mean", 0)][0]
+    data = load_imdb(SHARED)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        again, _, _ = ablation.run_entry(data, None, entry["name"], entry["seed"],
+                                         ablation.test_sample(len(data["test"])))
+    finally:
+        torch.set_num_threads(threads)
+    assert again["config"] == entry["config"]
+    assert abs(again["test_accuracy"] - entry["test_accuracy"]) <= 0.01
+    assert abs(again["val_accuracy"] - entry["val_accuracy"]) <= 0.01
