@@ -27,10 +27,12 @@ import re
 from dataclasses import dataclass
 
 ROLE = re.compile(r"\{[\w:.-]+\}`[^`]*`")            # {glue:text}`x:.3f`, {eq}`label`, ...
-INLINE_CODE = re.compile(r"``.*?``|`[^`]*`")
+INLINE_CODE = re.compile(r"``[^\n]*?``|`[^`\n]*`")          # never across lines
 LINK_TARGET = re.compile(r"\]\([^)]*\)")
 HTML_TAG = re.compile(r"<[^>]+>")
 LABEL_LINE = re.compile(r"^\s*\([\w:.-]+\)=\s*$", re.M)           # (ch-bptt)=
+CODE_BLOCK = re.compile(r"^[ \t]*(`{3,}|~{3,})(?![ \t]*\{)[^\n]*\n.*?^[ \t]*\1[ \t]*$",
+                        re.M | re.S)                            # ```python ... ```: code
 FENCE_LINE = re.compile(r"^\s*(?:`{3,}|:{3,}).*$", re.M)          # ```{figure} path / :::
 OPTION_LINE = re.compile(r"^\s*:[\w-]+:.*$", re.M)                # :label: x, :width: 80%
 FOOTNOTE = re.compile(r"\[\^[\w-]+\]")
@@ -67,7 +69,8 @@ def hand_typed_numbers(markdown: str, allowed=()) -> list[Finding]:
     """The numbers in ``markdown`` that are not glued, referenced or allowed."""
     allowed = set(allowed)
     text = markdown
-    for pattern in (ROLE, INLINE_CODE, LINK_TARGET, HTML_TAG, LABEL_LINE, FENCE_LINE,
+    # code blocks and fence lines first: their backticks must not pair with anything in the body
+    for pattern in (CODE_BLOCK, FENCE_LINE, ROLE, INLINE_CODE, LINK_TARGET, HTML_TAG, LABEL_LINE,
                     OPTION_LINE, FOOTNOTE):
         text = pattern.sub(" ", text)
     findings: list[Finding] = []

@@ -43,6 +43,8 @@ def _allowed(nb):
     ("$$\nJ \\approx 1.5\n$$ (eq-x)", "\\approx 1"),
     ("exactly what (4.2) predicts", "4.2"),
     ("a slope of ≈ 0.5", "0.5"),
+    ("```{exercise}\n:label: ex-1\nThe loss falls to 0.42 here.\n```", "0.42"),
+    ("````{solution} ex-1\n```python\nx = 1\n```\nIt takes 4,000 steps.\n````", "4,000"),
 ])
 def test_checker_flags_a_hand_typed_number(text, token):
     found = [f.token for f in hand_typed_numbers(text)]
