@@ -13,7 +13,8 @@ A recurrent layer issues two kinds of matrix products:
   several threads, one per ``WORK_PER_THREAD`` multiply-adds, but never more
   than :func:`available_cpus` — the CPUs of this process's affinity mask and
   its cgroup CPU quota (what Binder and Kubernetes set; ``os.cpu_count()``
-  reports the host's cores there).
+  reports the host's cores there) — and, unless set by hand, no more than are
+  free right now: the other runnable tasks of /proc/loadavg each take one.
 
 The policy uses threadpoolctl (as scikit-learn does) on numpy's BLAS, and is
 entered once around each loop, not once per step (switching costs a few µs).
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from pathlib import Path
 
 try:
@@ -115,6 +117,16 @@ def available_cpus(affinity=None, cgroup_root="/sys/fs/cgroup", proc_cgroup="/pr
     return n
 
 
+def _free_cpus(usable, loadavg="/proc/loadavg"):
+    """``usable`` minus the runnable tasks other than this one (the fourth field
+    of /proc/loadavg, "running/total", counts the reading thread itself)."""
+    try:
+        running = int(Path(loadavg).read_text().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return usable
+    return max(1, usable - max(0, running - 1))
+
+
 class _Policy:
     def __init__(self):
         self.enabled = True
@@ -141,7 +153,19 @@ class _Policy:
             return None
         if kind == "step":
             return self.step
-        return self._auto if self.sequence is None else self.sequence
+        if self.sequence is not None:
+            return self.sequence
+        return max(1, min(self._auto, self.free_cpus()))
+
+    _checked, _free = -1.0, None
+
+    def free_cpus(self):
+        """CPUs not busy with other work right now: the usable CPUs minus the other
+        runnable tasks of /proc/loadavg (read at most every 50 ms)."""
+        now = time.monotonic()
+        if now - self._checked > 0.05:
+            self._checked, self._free = now, _free_cpus(self._auto)
+        return self._free
 
 
 _POLICY = _Policy()

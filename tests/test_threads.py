@@ -148,6 +148,7 @@ def test_bad_thread_counts_are_refused(bad):
 
 def test_small_whole_sequence_products_run_on_fewer_threads(monkeypatch):
     monkeypatch.setattr(threads, "_POLICY", threads._Policy())
+    monkeypatch.setattr(threads, "_free_cpus", lambda usable: usable)      # an idle machine
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
         auto = threads.thread_settings()["sequence"]
         assert auto == min(2, available_cpus())
@@ -172,3 +173,23 @@ def test_the_dense_layer_follows_the_policy(monkeypatch):
     dense = layers.Dense(5, 3, np.random.default_rng(0))
     dense.backward(dense.forward(np.ones((5, 4, 6))))
     assert seen == [3 * 5 * 24, 3 * 5 * 24]
+
+
+def test_free_cpus_count_the_other_runnable_tasks(tmp_path):
+    loadavg = tmp_path / "loadavg"
+    for running, usable, free in [(1, 2, 2), (2, 2, 1), (3, 2, 1), (3, 8, 6), (1, 1, 1)]:
+        loadavg.write_text(f"0.50 0.40 0.30 {running}/345 6789\n")
+        assert threads._free_cpus(usable, str(loadavg)) == free
+    assert threads._free_cpus(4, str(tmp_path / "missing")) == 4
+
+
+def test_a_busy_machine_gets_one_thread_for_whole_sequence_products(monkeypatch):
+    monkeypatch.setattr(threads, "_POLICY", threads._Policy())
+    monkeypatch.setattr(threads, "available_cpus", lambda *a, **k: 2)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        monkeypatch.setattr(threads, "_free_cpus", lambda usable: usable)
+        assert threads.thread_settings()["sequence"] == 2
+        monkeypatch.setattr(threads, "_free_cpus", lambda usable: 1)       # one other busy task
+        threads._POLICY._checked = -1.0
+        with threads.whole_sequence(10 * threads.WORK_PER_THREAD):
+            assert blas_threads() == 1
