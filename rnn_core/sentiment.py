@@ -30,7 +30,6 @@ import importlib
 import json
 import math
 import os
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -49,7 +48,7 @@ MODULES = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 CELLS = tuple(MODULES) + ("none",)            # 'none': embeddings + pooling + linear, no recurrence
 POOLINGS = ("last", "mean", "max", "maxmean")
 TRUNCATIONS = ("head", "head_tail")
-WEIGHTS_LIMIT_BYTES = 25 * 2 ** 20            # keep a reported model's weights up to 25 MiB
+WEIGHTS_LIMIT_BYTES = 25_000_000              # keep a reported model's weights up to 25 MB
 
 
 @dataclasses.dataclass
@@ -351,13 +350,12 @@ def fit(prepared, c: Config, device=None, progress=True, time_limit=None):
             nn.utils.clip_grad_norm_(net.parameters(), c.clip_norm)
             opt.step()
             sched.step()
-            losses.append(loss.item())
+            losses.append(loss.detach())                 # no device sync per step
             tokens += int(lens.sum())
             if time_limit is not None and time.perf_counter() - start > time_limit:
                 history["stopped"] = "time limit, within an epoch"
                 break
-        if device.type == "cuda":
-            torch.cuda.synchronize()
+        losses = torch.stack(losses).float().cpu().numpy()      # waits for the device
         seconds = time.perf_counter() - t0
         acc, vloss, _ = evaluate(net, va_x, va_y, device)
         for key, value in (("epoch", epoch), ("train_loss", float(np.mean(losses))),

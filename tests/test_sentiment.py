@@ -261,7 +261,7 @@ def check_sweep_artifact(data, directory=None, grid=None):
     w = data["weights"]
     if w is not None and directory is not None:
         blob = b"".join((Path(directory) / f).read_bytes() for f in w["files"])
-        assert len(blob) == w["bytes"] <= 25 * 2 ** 20 and w["dtype"] == "float16"
+        assert len(blob) == w["bytes"] <= 25_000_000 and w["dtype"] == "float16"
         assert all((Path(directory) / f).stat().st_size <= 15 * 2 ** 20 for f in w["files"])
         assert hashlib.sha256(blob).hexdigest() == w["sha256"]
         base = w["files"][0] if len(w["files"]) == 1 else w["files"][0].replace(".part0", "")
