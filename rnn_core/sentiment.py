@@ -854,6 +854,8 @@ def sweep_main(argv):
     path = save_artifact(f"{args.name}.json", data_out, directory=out_dir)
     for r in seeds + sweep:
         Path(r.get("weights", workdir / "none")).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        workdir.rmdir()                               # when nothing else is in it
     log(f"test accuracy {test.mean():.4f} ± {result['test_accuracy_std']:.4f} over "
         f"{len(test)} seeds ({', '.join(f'{a:.4f}' for a in test)}); wrote {path}")
     return path
