@@ -14,7 +14,8 @@ A recurrent layer issues two kinds of matrix products:
   than :func:`available_cpus` — the CPUs of this process's affinity mask and
   its cgroup CPU quota (what Binder and Kubernetes set; ``os.cpu_count()``
   reports the host's cores there) — and, unless set by hand, no more than are
-  free right now: the other runnable tasks of /proc/loadavg each take one.
+  free right now: each runnable task of another process (/proc/loadavg's
+  count less this process's running threads) takes one.
 
 The policy uses threadpoolctl (as scikit-learn does) on numpy's BLAS, and is
 entered once around each loop, not once per step (switching costs a few µs).
@@ -117,14 +118,34 @@ def available_cpus(affinity=None, cgroup_root="/sys/fs/cgroup", proc_cgroup="/pr
     return n
 
 
-def _free_cpus(usable, loadavg="/proc/loadavg"):
-    """``usable`` minus the runnable tasks other than this one (the fourth field
-    of /proc/loadavg, "running/total", counts the reading thread itself)."""
+def _own_running_threads(task_dir="/proc/self/task"):
+    """How many of this process's threads are running or runnable (state R),
+    spinning BLAS and OpenMP workers included; at least 1 (the caller)."""
+    n = 0
+    try:
+        tids = os.listdir(task_dir)
+    except OSError:
+        return 1
+    for tid in tids:
+        try:
+            with open(os.path.join(task_dir, tid, "stat"), "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        end = data.rfind(b")")
+        n += data[end + 2:end + 3] == b"R"
+    return max(1, n)
+
+
+def _free_cpus(usable, loadavg="/proc/loadavg", own=None):
+    """``usable`` minus the runnable tasks of other processes: the fourth field of
+    /proc/loadavg ("running/total") less this process's own running threads."""
     try:
         running = int(Path(loadavg).read_text().split()[3].split("/")[0])
     except (OSError, ValueError, IndexError):
         return usable
-    return max(1, usable - max(0, running - 1))
+    own = _own_running_threads() if own is None else own
+    return max(1, usable - max(0, running - own))
 
 
 class _Policy:
@@ -160,10 +181,10 @@ class _Policy:
     _checked, _free = -1.0, None
 
     def free_cpus(self):
-        """CPUs not busy with other work right now: the usable CPUs minus the other
-        runnable tasks of /proc/loadavg (read at most every 50 ms)."""
+        """CPUs not busy with other work right now: the usable CPUs minus the
+        runnable tasks of other processes (read at most every 0.2 s)."""
         now = time.monotonic()
-        if now - self._checked > 0.05:
+        if now - self._checked > 0.2:
             self._checked, self._free = now, _free_cpus(self._auto)
         return self._free
 

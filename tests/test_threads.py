@@ -177,10 +177,20 @@ def test_the_dense_layer_follows_the_policy(monkeypatch):
 
 def test_free_cpus_count_the_other_runnable_tasks(tmp_path):
     loadavg = tmp_path / "loadavg"
-    for running, usable, free in [(1, 2, 2), (2, 2, 1), (3, 2, 1), (3, 8, 6), (1, 1, 1)]:
+    # (runnable tasks in the system, of them this process's, usable CPUs, free CPUs)
+    for running, own, usable, free in [(1, 1, 2, 2), (2, 1, 2, 1), (3, 1, 2, 1), (3, 1, 8, 6),
+                                       (2, 2, 2, 2), (3, 2, 2, 1), (1, 1, 1, 1)]:
         loadavg.write_text(f"0.50 0.40 0.30 {running}/345 6789\n")
-        assert threads._free_cpus(usable, str(loadavg)) == free
+        assert threads._free_cpus(usable, str(loadavg), own) == free
     assert threads._free_cpus(4, str(tmp_path / "missing")) == 4
+
+
+def test_own_running_threads_are_read_from_proc(tmp_path):
+    for tid, state in [(10, "R"), (11, "S"), (12, "R")]:
+        (tmp_path / str(tid)).mkdir()
+        (tmp_path / str(tid) / "stat").write_text(f"{tid} (python (x)) {state} 1 2 3\n")
+    assert threads._own_running_threads(str(tmp_path)) == 2
+    assert threads._own_running_threads() >= 1              # this very thread is running
 
 
 def test_a_busy_machine_gets_one_thread_for_whole_sequence_products(monkeypatch):
