@@ -699,11 +699,17 @@ def _baselines_job(source, config_dict, threads):
     return baselines(data, tr_idx)
 
 
+def _cpus() -> int:
+    """The CPUs this process may use (affinity and cgroup quota), not the host's count."""
+    from .threads import available_cpus
+    return available_cpus()
+
+
 def auto_parallel(device, n_runs, gib_per_run=6.0) -> int:
     """How many runs at a time: as many as fit in the GPU's free memory at
     ``gib_per_run`` each and in the CPU cores at two each (a 15 GiB T4: 2; an
     H200: all of a grid); on a CPU, one per two cores."""
-    cores = os.cpu_count() or 2
+    cores = _cpus()
     limit = max(1, cores // 2)
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
@@ -751,7 +757,7 @@ def sweep_main(argv):
     workdir = Path(args.workdir or out_dir / f".{args.name}")
     workdir.mkdir(parents=True, exist_ok=True)
     parallel = args.parallel or auto_parallel(device, len(grid))
-    cores = os.cpu_count() or 2
+    cores = _cpus()
     threads = max(1, cores // (parallel + 1))
     log = lambda msg: print(f"[{time.perf_counter() - start:6.1f} s] {msg}", flush=True)
     log(f"device {device_description(device)['device']}, {len(grid)} configurations, "
@@ -808,7 +814,7 @@ def sweep_main(argv):
     net16 = round_to_float16(net).to(device)
     acc16, _, torch16 = evaluate(net16, test_x, test_y, device)
     t0 = time.perf_counter()
-    workers = max(1, os.cpu_count() or 1)
+    workers = min(32, _cpus())
     ours = numpy_logits_parallel(net16, Config(**reported["config"]), test_x, workers)
     numpy_seconds = time.perf_counter() - t0
     parity = {"model": f"{reported['name']} seed {reported['seed']}, float16-rounded weights",
