@@ -258,3 +258,61 @@ def test_kernel_free_sliders_redraw_the_figure(site, browser):
         assert not v.external, v.external
         v.close()
 
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_primary_sidebar_opens_by_clicking(site, browser, width):
+    """The ☰ button shows the chapter list: on a phone it opens it over the
+    page; on a wide screen it collapses the visible list and opens it again."""
+    root, _ = site
+    path = root / "book" / "gru.html"
+    v = visit(browser, site, path, width=width, height=900)
+    page = v.page
+    link = page.locator(".bd-sidebar-primary a.reference.internal[href*='lstm']").first \
+        if width >= 992 else None
+
+    def chapter_list_shown() -> bool:
+        return page.evaluate("""() => {
+            const links = Array.from(document.querySelectorAll(
+                '.bd-sidebar-primary a[href*="lstm"], dialog[open] a[href*="lstm"]'));
+            return links.some(a => { const r = a.getBoundingClientRect();
+                const s = getComputedStyle(a);
+                return r.width > 0 && r.right > 0 && r.left < innerWidth && s.visibility === 'visible'; });
+        }""")
+
+    toggle = page.locator(".header-article-item .primary-toggle")
+    assert toggle.is_visible(), "no visible ☰ button"
+    if width < 992:
+        assert not chapter_list_shown(), "the chapter list is open before any click"
+        toggle.click()
+        assert v.wait_for("() => document.querySelector('dialog#pst-primary-sidebar-modal')?.open",
+                          timeout=10_000), "clicking ☰ did not open the chapter list"
+        assert chapter_list_shown(), "the chapter list opened, but its links are not visible"
+        page.keyboard.press("Escape")
+        assert v.wait_for("() => !document.querySelector('dialog#pst-primary-sidebar-modal').open",
+                          timeout=10_000), "Escape did not close the chapter list"
+    else:
+        assert chapter_list_shown() and link is not None, "no chapter list on a wide screen"
+        toggle.click()
+        assert v.wait_for("() => document.querySelector('.bd-sidebar-primary')"
+                          ".classList.contains('pst-sidebar-hidden')", timeout=10_000), \
+            "clicking ☰ did not collapse the chapter list"
+        toggle.click()
+        assert v.wait_for("() => !document.querySelector('.bd-sidebar-primary')"
+                          ".classList.contains('pst-sidebar-hidden')", timeout=10_000)
+        assert chapter_list_shown(), "clicking ☰ again did not bring the chapter list back"
+    assert not v.errors, v.errors
+    v.close()
+
+
+def test_the_page_contents_open_by_clicking_on_a_phone(site, browser):
+    root, _ = site
+    v = visit(browser, site, root / "book" / "gru.html", width=390, height=900)
+    toggle = v.page.locator(".secondary-toggle:visible").first
+    assert toggle.count(), "no visible on-page contents button"
+    toggle.click()
+    assert v.wait_for("() => document.querySelector('dialog#pst-secondary-sidebar-modal')?.open",
+                      timeout=10_000), "clicking the contents button opened nothing"
+    assert v.page.locator("dialog#pst-secondary-sidebar-modal a.nav-link").first.is_visible()
+    assert not v.errors, v.errors
+    v.close()
