@@ -259,6 +259,62 @@ def test_kernel_free_sliders_redraw_the_figure(site, browser):
         v.close()
 
 
+def test_plotly_is_loaded_deferred_and_only_where_figures_are(site):
+    """plotly.js (megabytes) is requested by the pages that draw figures and no
+    other, with ``defer`` (book/_ext/rnn_book.py says why that order is safe)."""
+    root, _ = site
+    wrong = []
+    for path in html_pages(root):
+        soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+        plotly = [s for s in soup.find_all("script", src=True) if "plotly" in s["src"]]
+        figures = bool(soup.select("div.rnn-interactive"))
+        rel = path.relative_to(root).as_posix()
+        if figures and len(plotly) != 1:
+            wrong.append(f"{rel}: has figures but loads plotly.js {len(plotly)} times")
+        if not figures and plotly:
+            wrong.append(f"{rel}: loads plotly.js without a figure")
+        if plotly and not plotly[0].has_attr("defer"):
+            wrong.append(f"{rel}: plotly.js is not deferred (it blocks the first paint)")
+    assert not wrong, "\n".join(wrong)
+    assert any(bool(BeautifulSoup(p.read_text(encoding="utf-8"), "html.parser")
+                    .select("div.rnn-interactive")) for p in html_pages(root)), "no figure at all"
+
+
+def test_no_script_blocks_the_first_paint(site):
+    """Every external script in a page's head is deferred or async: nothing
+    large stands between the HTML and the first paint."""
+    root, _ = site
+    blocking = set()
+    for path in html_pages(root):
+        soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+        for s in soup.head.find_all("script", src=True) if soup.head else []:
+            if not (s.has_attr("defer") or s.has_attr("async") or s.get("type") == "module"):
+                target = root / urljoin(path.relative_to(root).as_posix(), s["src"].split("?")[0])
+                size = target.stat().st_size if target.exists() else 0
+                if size > 100_000:
+                    blocking.add(f"{s['src'].split('?')[0]} ({size / 1e6:.1f} MB)")
+    assert not blocking, f"render-blocking scripts: {sorted(blocking)}"
+
+
+MAX_PAGE_BYTES = 1_500_000
+
+
+def test_no_page_is_heavier_than_the_limit(site):
+    root, _ = site
+    heavy = [f"{p.relative_to(root)}: {p.stat().st_size / 1e6:.2f} MB"
+             for p in html_pages(root) if p.stat().st_size > MAX_PAGE_BYTES]
+    assert not heavy, f"pages over {MAX_PAGE_BYTES / 1e6} MB of their own HTML: {heavy}"
+
+
+def test_the_site_ships_no_source_maps(site):
+    root, _ = site
+    maps = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.map"))
+    assert not maps, f"source maps shipped: {maps[:5]} ({len(maps)} in all)"
+    pointers = sorted(p.relative_to(root).as_posix()
+                      for p in [*root.rglob("*.js"), *root.rglob("*.css")]
+                      if "sourceMappingURL=" in p.read_text(encoding="utf-8", errors="replace")[-300:])
+    assert not pointers, f"files that point to missing source maps: {pointers[:5]}"
+
 
 @pytest.mark.parametrize("width", [390, 1280])
 def test_the_primary_sidebar_opens_by_clicking(site, browser, width):
@@ -316,3 +372,4 @@ def test_the_page_contents_open_by_clicking_on_a_phone(site, browser):
     assert v.page.locator("dialog#pst-secondary-sidebar-modal a.nav-link").first.is_visible()
     assert not v.errors, v.errors
     v.close()
+
