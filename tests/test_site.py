@@ -373,3 +373,74 @@ def test_the_page_contents_open_by_clicking_on_a_phone(site, browser):
     assert not v.errors, v.errors
     v.close()
 
+
+def test_printed_lines_of_a_cell_make_one_output_block(site):
+    """nb_merge_streams: the print() lines of one cell are shown as one block,
+    not one grey box per line."""
+    root, _ = site
+    split = []
+    for path in html_pages(root):
+        soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+        for i, output in enumerate(soup.select("div.cell_output")):
+            streams = [o for o in output.find_all("div", recursive=False)
+                       if "stream" in o.get("class", [])]
+            names = [next((c for c in o["class"] if c in ("stdout", "stderr")), "") for o in streams]
+            if len(names) != len(set(names)):
+                split.append(f"{path.relative_to(root)}: output {i} has {len(streams)} stream blocks")
+    assert not split, "\n".join(split)
+
+
+CONTRAST_JS = """
+(el, textColorOf) => {
+  const parse = c => { const m = c.match(/rgba?\\(([^)]+)\\)/); if (!m) return null;
+      const v = m[1].split(',').map(Number); return [v[0], v[1], v[2], v.length > 3 ? v[3] : 1]; };
+  const lum = ([r, g, b]) => { const f = x => { x /= 255;
+      return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  let bg = null;
+  for (let e = el; e && !bg; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c && c[3] > 0.5) bg = c;
+  }
+  bg = bg || [255, 255, 255, 1];
+  const fg = parse(textColorOf === 'fill' ? getComputedStyle(el).fill : getComputedStyle(el).color);
+  const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}
+"""
+
+
+def test_outputs_and_figures_are_readable_in_dark_mode(site, browser):
+    """In dark mode, code-styled names in output tables keep a WCAG AA contrast
+    (4.5:1) with what is behind them, and figure text (plotly draws dark text
+    for a light paper) stays readable: the figure sits on a light card."""
+    root, _ = site
+    unreadable, checked_code, checked_figures = [], 0, 0
+    for path in html_pages(root):
+        source = path.read_text(encoding="utf-8")
+        soup = BeautifulSoup(source, "html.parser")
+        if not (soup.select(".cell_output table code") or soup.select("div.rnn-interactive")):
+            continue
+        v = visit(browser, site, path, width=1280, height=900)
+        v.page.evaluate("() => { localStorage.setItem('mode', 'dark'); "
+                        "localStorage.setItem('theme', 'dark'); }")
+        v.page.reload(wait_until="load")
+        assert v.wait_for("() => document.documentElement.dataset.theme === 'dark'"), \
+            "dark mode did not switch on"
+        if v.figures:
+            assert v.wait_for("n => document.querySelectorAll('.rnn-interactive .main-svg').length"
+                              " >= n", v.figures), f"{path.name}: figures not drawn in dark mode"
+        for code in v.page.locator(".cell_output table code").all()[:20]:
+            checked_code += 1
+            ratio = code.evaluate(CONTRAST_JS, "color")
+            if ratio < 4.5:
+                unreadable.append(f"{path.stem}: output-table code {code.inner_text()!r} "
+                                  f"contrast {ratio:.2f}:1")
+        for text in v.page.locator(".rnn-interactive .main-svg .xtick text").all()[:3]:
+            checked_figures += 1
+            ratio = text.evaluate(CONTRAST_JS, "fill")
+            if ratio < 4.5:
+                unreadable.append(f"{path.stem}: figure tick labels contrast {ratio:.2f}:1")
+        v.close()
+    assert checked_code and checked_figures, (checked_code, checked_figures)
+    assert not unreadable, "\n".join(unreadable)
