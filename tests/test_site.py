@@ -374,6 +374,32 @@ def test_the_page_contents_open_by_clicking_on_a_phone(site, browser):
     v.close()
 
 
+def test_no_display_equation_is_wider_than_its_column(site, browser):
+    """At 1280 px every typeset display equation, with its number, fits its
+    column (nothing clipped, nothing to scroll); narrower screens may scroll."""
+    root, _ = site
+    too_wide = []
+    for path in html_pages(root):
+        if not has_math(path.read_text(encoding="utf-8")):
+            continue
+        v = visit(browser, site, path, width=1280, height=900)
+        assert not v.not_ready, f"{path.name}: {v.not_ready}"
+        for number, need, have, clipped in v.page.evaluate("""() =>
+            Array.from(document.querySelectorAll('div.math')).map(d => {
+                const c = d.querySelector('mjx-container');
+                const eqno = d.querySelector('.eqno');
+                return [eqno ? eqno.textContent.replace('#', '').trim() : '(unnumbered)',
+                        c ? c.scrollWidth : 0, c ? c.clientWidth : 0,
+                        d.scrollWidth > d.clientWidth + 1];
+            })"""):
+            if need > have + 1 or clipped:
+                too_wide.append(f"{path.stem} {number}: needs {need} px, has {have} px"
+                                + (" (clipped)" if clipped else ""))
+        v.close()
+    assert not too_wide, "display equations wider than the column at 1280 px:\n" + \
+        "\n".join(too_wide)
+
+
 def test_printed_lines_of_a_cell_make_one_output_block(site):
     """nb_merge_streams: the print() lines of one cell are shown as one block,
     not one grey box per line."""
