@@ -223,36 +223,46 @@ def test_every_internal_link_resolves(site):
 
 
 def test_kernel_free_sliders_redraw_the_figure(site, browser):
+    """Every control of every kernel-free figure (a slider, or a dropdown for
+    a choice) redraws the figure when it moves, and a slider's label follows."""
     root, _ = site
-    pages = [p for p in html_pages(root) if 'type="range"' in p.read_text(encoding="utf-8")]
+    pages = [p for p in html_pages(root) if 'data-param="' in p.read_text(encoding="utf-8")
+             or 'type="range"' in p.read_text(encoding="utf-8")]
     assert pages, "no page has a kernel-free interactive figure"
     for path in pages:
         v = visit(browser, site, path)
         assert not v.not_ready, f"{path.name}: {v.not_ready}"
         figures = v.page.locator(".rnn-interactive:not(.rnn-static)")
-        assert figures.count() >= 1, f"{path.name}: no figure with sliders"
+        assert figures.count() >= 1, f"{path.name}: no figure with controls"
         for i in range(figures.count()):
             figure = figures.nth(i)
             figure.scroll_into_view_if_needed()
             svg = figure.locator(".rnn-interactive-plot .main-svg").first
             before = svg.inner_html()
             assert "<g" in before, f"{path.name}: figure {i} drew nothing"
-            sliders = figure.locator("input[type=range]")
-            assert sliders.count() >= 1
-            for j in range(sliders.count()):
-                slider = sliders.nth(j)
-                new = "0" if slider.input_value() != "0" else slider.get_attribute("max")
-                output = slider.locator("xpath=following-sibling::output")
-                label_before = output.inner_text()
-                slider.evaluate("(el, v) => { el.value = v; el.dispatchEvent(new Event('input')); }",
-                                new)
+            controls = figure.locator("input[type=range], select")
+            assert controls.count() >= 1, f"{path.name}: figure {i} has no control"
+            for j in range(controls.count()):
+                control = controls.nth(j)
+                is_slider = control.evaluate("el => el.tagName") == "INPUT"
+                if is_slider:
+                    new = "0" if control.input_value() != "0" else control.get_attribute("max")
+                else:
+                    new = "0" if control.input_value() != "0" else "1"
+                output = control.locator("xpath=following-sibling::output")
+                label_before = output.inner_text() if is_slider else None
+                control.evaluate("""(el, v) => { el.value = v;
+                    el.dispatchEvent(new Event('input', {bubbles: true}));
+                    el.dispatchEvent(new Event('change', {bubbles: true})); }""", new)
                 # wait for the redraw itself, not for a fixed time
                 redrawn = v.wait_for("""([root, old]) => {
                     const svg = root.querySelector('.rnn-interactive-plot .main-svg');
                     return svg && svg.innerHTML !== old; }""",
                                      [figure.element_handle(), before], timeout=20_000)
-                assert redrawn, f"{path.name}: moving slider {j} of figure {i} changed nothing"
-                assert output.inner_text() != label_before
+                assert redrawn, f"{path.name}: moving control {j} of figure {i} changed nothing"
+                if is_slider:
+                    assert output.inner_text() != label_before, \
+                        f"{path.name}: slider {j} of figure {i}: its label did not follow"
                 before = svg.inner_html()
         assert not v.errors, v.errors
         assert not v.external, v.external
