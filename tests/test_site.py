@@ -15,6 +15,7 @@ instead of building::
 import functools
 import http.server
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -480,3 +481,35 @@ def test_outputs_and_figures_are_readable_in_dark_mode(site, browser):
         v.close()
     assert checked_code and checked_figures, (checked_code, checked_figures)
     assert not unreadable, "\n".join(unreadable)
+
+
+def bibliography(root: Path) -> dict[str, str]:
+    """The references page's entries: anchor id -> label."""
+    soup = BeautifulSoup((root / "book" / "references.html").read_text(encoding="utf-8"),
+                         "html.parser")
+    return {c["id"]: " ".join(c.select_one(".label").get_text(" ", strip=True).strip("[] ").split())
+            for c in soup.select("div.citation")}
+
+
+def test_the_bibliography_is_labelled_by_author_and_year(site):
+    """One citation style: the list's labels read as the text cites
+    ("Elman, 1990", "Glorot and Bengio, 2010", "Bengio et al., 1994")."""
+    root, _ = site
+    entries = bibliography(root)
+    assert len(entries) >= 10
+    name = r"[^\W\d][\w'’.-]*(?: [^\W\d][\w'’.-]*)*"
+    style = re.compile(rf"{name}(?: and {name}| et al\.)?, (?:19|20)\d\d[a-z]?")
+    wrong = [label for label in entries.values() if not style.fullmatch(label)]
+    assert not wrong, f"labels not in author-year style: {wrong}"
+
+
+def test_every_bibliography_entry_is_cited(site):
+    root, _ = site
+    entries = bibliography(root)
+    cited = set()
+    for path in html_pages(root):
+        for a in BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser").select(
+                "a[href*='references.html#']"):
+            cited.add(a["href"].split("#", 1)[1])
+    uncited = sorted(label for anchor, label in entries.items() if anchor not in cited)
+    assert not uncited, f"entries no chapter cites: {uncited}"

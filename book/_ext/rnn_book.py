@@ -6,10 +6,17 @@
   script deferred (``deduplicate_scripts``, ``remove_source_maps``,
   ``defer_icon_script``).
 - Provides the ``gpu`` admonition that marks pages whose full results need a GPU.
+- Labels the bibliography by author and year, as the text cites it
+  (``rnn_author_year``, set as ``bibtex_default_style`` in _config.yml).
 
 tests/test_site.py checks each of these on the built site."""
 import re
+from collections import Counter
 from pathlib import Path
+
+from pybtex.plugin import register_plugin
+from pybtex.style.formatting.plain import Style as PlainStyle
+from pybtex.style.labels import BaseLabelStyle
 
 from docutils import nodes
 from docutils.parsers.rst.directives.admonitions import BaseAdmonition
@@ -24,6 +31,37 @@ class GPUAdmonition(BaseAdmonition, SphinxDirective):
         self.arguments = ["GPU page"]
         self.options.setdefault("class", []).extend(["gpu-page", "warning"])
         return super().run()
+
+
+class AuthorYearLabels(BaseLabelStyle):
+    """Bibliography labels as the text cites: "Elman, 1990", "Glorot and Bengio,
+    2010", "Bengio et al., 1994"; a, b, ... after the year where two would be equal."""
+
+    @staticmethod
+    def label(entry) -> str:
+        people = entry.persons.get("author") or entry.persons.get("editor") or []
+        last = [" ".join(name.render_as("text") for name in p.rich_last_names) for p in people]
+        names = (last[0] if len(last) == 1 else f"{last[0]} and {last[1]}" if len(last) == 2
+                 else f"{last[0]} et al." if last else entry.fields.get("organization", entry.key))
+        return f"{names}, {entry.fields.get('year', 'n.d.')}"
+
+    def format_labels(self, sorted_entries):
+        labels = [self.label(entry) for entry in sorted_entries]
+        total, seen = Counter(labels), Counter()
+        for label in labels:
+            if total[label] > 1:
+                seen[label] += 1
+                label += "abcdefghijklmnopqrstuvwxyz"[seen[label] - 1]
+            yield label
+
+
+class AuthorYearStyle(PlainStyle):
+    """pybtex's "plain" entries (sorted by author, year, title), labelled by author and year."""
+    default_label_style = "rnn_author_year"
+
+
+register_plugin("pybtex.style.labels", "rnn_author_year", AuthorYearLabels)
+register_plugin("pybtex.style.formatting", "rnn_author_year", AuthorYearStyle)
 
 
 PLOTLY_JS = "plotly.min.js"
