@@ -74,3 +74,16 @@ def test_chapter_timing_records_seconds_and_slowest_cells(tmp_path, monkeypatch)
     slowest = rows["good"]["slowest_cells"][0]
     assert slowest["cell"] == 0 and 0.3 <= slowest["seconds"] <= rows["good"]["seconds"]
     assert (tmp_path / "out" / "good.ipynb").exists()
+
+
+def test_recorded_contention_benchmark_has_both_tables_and_its_processor():
+    data = load_artifact(bench_layers.CONTENTION_ARTIFACT)
+    prov = data["provenance"]
+    assert all(prov.get(f) not in (None, "") for f in PROVENANCE_FIELDS), prov
+    assert "(with uncommitted changes)" not in prov["commit"]
+    assert prov["cpu"] and "busy process" in prov["contention"] and prov["load_average_before"]
+    pairs = {}
+    for r in data["rows"]:
+        assert set(r) == ROW_KEYS
+        pairs.setdefault((r["dtype"], r["size"], r["cell"]), set()).add(r["contention"])
+    assert pairs and all(v == {True, False} for v in pairs.values())
