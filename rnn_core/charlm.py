@@ -99,15 +99,41 @@ def ngram_perplexities(train_stream, val_stream, vocab_size, alpha=1.0) -> dict[
 
 
 def perplexity(model, stream, m=64, k=64) -> float:
-    """exp(mean cross-entropy per character) of a many-to-many SequenceModel on a
-    stream, reading it in chunks with the state carried."""
+    """exp(mean cross-entropy per character) of a many-to-many SequenceModel on
+    every target of a stream, stream[1:], reading it with the state carried.
+
+    The stream is laid out as m rows of per_row = (len(stream) - 1) // m inputs
+    (row r starts from a zero state at index r * per_row), each read in chunks
+    of at most k (the last one may be shorter); the leftover tail
+    stream[m * per_row:] is then read as one more row that continues the last
+    row from its final state. So exactly len(stream) - 1 targets are scored, the
+    same ones an n-gram model scores with history_starts=r * per_row
+    (``rnn_core.ngram.chunk_coverage(len(stream), m, k)[1]``)."""
+    m, k = check_positive_int("m", m), check_positive_int("k", k)
+    per_row = (len(stream) - 1) // m
+    if per_row < 1:
+        raise ValueError(f"a stream of {len(stream)} ids is too short for m={m} rows")
+    X = stream[:m * per_row].reshape(m, per_row)
+    Y = stream[1:m * per_row + 1].reshape(m, per_row)
     state, total, count = None, 0.0, 0
-    for x, y in chunk_batches(stream, m, k):
-        logits = model.forward(x, initial=state)
-        state = model.recurrent.final_states
-        logp = log_softmax(logits)
+
+    def score(x, y, initial):
+        nonlocal total, count
+        logp = log_softmax(model.forward(x, initial=initial))
         total -= np.take_along_axis(logp, y[None], axis=0).sum()
         count += y.size
+        return model.recurrent.final_states
+
+    for start in range(0, per_row, k):
+        state = score(X[:, start:start + k], Y[:, start:start + k], state)
+    tail = stream[m * per_row:]
+    if len(tail) > 1:                   # the last row's state, as a batch of one
+        state = [(a[:, -1:], None if c is None else c[:, -1:]) for a, c in state]
+        for start in range(0, len(tail) - 1, k):
+            state = score(tail[None, start:min(start + k, len(tail) - 1)],
+                          tail[None, start + 1:start + k + 1], state)
+    if count != len(stream) - 1:
+        raise AssertionError(f"scored {count} of {len(stream) - 1} targets")
     return float(np.exp(total / count))
 
 

@@ -241,12 +241,14 @@ class KneserNey:
 
 
 def chunk_coverage(stream_length: int, m: int = 64, k: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    """The targets ``rnn_core.charlm.perplexity(model, stream, m, k)`` scores, and where
+    """The targets ``rnn_core.charlm.chunk_batches(stream, m, k)`` yields, and where
     its rows start from a zero state.
 
     The stream is laid out as m rows of per_row = (L-1)//m inputs and read in
     whole chunks of k, so the last per_row mod k columns of every row and the
-    last (L-1) - m*per_row targets of the stream are not scored. Returns
+    last (L-1) - m*per_row targets of the stream are not in any batch.
+    (``rnn_core.charlm.perplexity`` scores every target, 1..L-1, from the same
+    row starts: pass ``chunk_coverage(L, m, k)[1]`` as ``history_starts``.) Returns
     (positions, row_starts): the target indices, sorted, and the m indices
     r*per_row of each row's first input."""
     L, m, k = (check_positive_int(n, v) for n, v in
