@@ -31,9 +31,38 @@ INLINE_CODE = re.compile(r"``[^\n]*?``|`[^`\n]*`")          # never across lines
 LINK_TARGET = re.compile(r"\]\([^)]*\)")
 HTML_TAG = re.compile(r"<[^>]+>")
 LABEL_LINE = re.compile(r"^\s*\([\w:.-]+\)=\s*$", re.M)           # (ch-bptt)=
-CODE_BLOCK = re.compile(r"^[ \t]*(`{3,}|~{3,})(?![ \t]*\{)[^\n]*\n.*?^[ \t]*\1[ \t]*$",
-                        re.M | re.S)                            # ```python ... ```: code
-FENCE_LINE = re.compile(r"^\s*(?:`{3,}|:{3,}).*$", re.M)          # ```{figure} path / :::
+LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
+INDENTED_CODE = "\0indented code\0"                # a marker: lines of an indented code block
+FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,}|:{3,})[ \t]*(.*?)[ \t]*$")
+
+
+def _without_fences(markdown: str) -> str:
+    """The markdown without its fence lines (```{figure} path, :::, ```) and
+    without code: the bodies of code blocks (```python ... ```) and indented
+    code blocks (4 spaces after a blank line). A directive's body (exercise,
+    note, solution, caption) is prose and stays."""
+    kept, stack = [], []                 # stack: (fence, is_code) of the open fences
+    for line in markdown.split("\n"):
+        m = FENCE.match(line)
+        if stack and stack[-1][1]:       # inside a code block only its own fence counts
+            fence = stack[-1][0]
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) \
+                    and not m.group(2):
+                stack.pop()
+            continue
+        if not m:
+            indented_code = line.startswith("    ") and line.strip() and \
+                not LIST_ITEM.match(line) and (not kept or not kept[-1].strip()
+                                               or kept[-1] == INDENTED_CODE)
+            kept.append(INDENTED_CODE if indented_code else line)
+            continue
+        fence, info = m.groups()
+        if stack and not info and fence[0] == stack[-1][0][0] and len(fence) >= len(stack[-1][0]):
+            stack.pop()                  # closes the innermost directive
+        else:
+            stack.append((fence, fence[0] != ":" and not info.startswith("{")))
+        kept.append("")
+    return "\n".join(line for line in kept if line != INDENTED_CODE)
 OPTION_LINE = re.compile(r"^\s*:[\w-]+:.*$", re.M)                # :label: x, :width: 80%
 FOOTNOTE = re.compile(r"\[\^[\w-]+\]")
 DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$(?:\s*\([\w:.-]+\))?", re.S)   # with its label
@@ -42,6 +71,10 @@ ENV_MATH = re.compile(r"\\begin\{(\w+\*?)\}(.+?)\\end\{\1\}", re.S)
 
 NUMBER = re.compile(r"(?<![\w.])[−-]?\d+(?:[.,]\d+)*(?:[eE][−+-]?\d+)?%?(?![\w])")
 APPROX_NUMBER = re.compile(r"(?:\\approx|≈)\s*\{?\s*[−-]?\d")
+# in math, "≈ 10 k 0.9^{k-1}" is a formula, not a measured value: a number
+# followed by a variable, a function or a bracket is part of an expression
+APPROX_VALUE = re.compile(r"(?:\\approx|≈)\s*\{?\s*[−-]?\d+(?:[.,]\d+)*(?:[eE][−+-]?\d+)?"
+                          r"(?![\d.,])(?!\s*(?:\\[,;!]\s*)*(?:[A-Za-z(\[]|\\(?!times|cdot)[A-Za-z]+))")
 POWER_OF_TEN = re.compile(r"10\s*\^\s*(?:\{\s*[−-]?\d+\s*\}|[−-]?\d+)")
 
 
@@ -69,15 +102,16 @@ def hand_typed_numbers(markdown: str, allowed=()) -> list[Finding]:
     """The numbers in ``markdown`` that are not glued, referenced or allowed."""
     allowed = set(allowed)
     text = markdown
-    # code blocks and fence lines first: their backticks must not pair with anything in the body
-    for pattern in (CODE_BLOCK, FENCE_LINE, ROLE, INLINE_CODE, LINK_TARGET, HTML_TAG, LABEL_LINE,
+    # fences first: their backticks must not pair with anything in the body
+    text = _without_fences(text)
+    for pattern in (ROLE, INLINE_CODE, LINK_TARGET, HTML_TAG, LABEL_LINE,
                     OPTION_LINE, FOOTNOTE):
         text = pattern.sub(" ", text)
     findings: list[Finding] = []
 
     def check_math(m):
         body = m.group(1) if m.re is not ENV_MATH else m.group(2)
-        for bad in (APPROX_NUMBER, POWER_OF_TEN):
+        for bad in (APPROX_VALUE, POWER_OF_TEN):
             for hit in bad.finditer(body):
                 findings.append(Finding(hit.group(0), _context(body, hit.start(), hit.end())))
         for hit in NUMBER.finditer(body):

@@ -12,7 +12,7 @@ import pytest
 from tests.book_build import ROOT
 from tests.claims import glue_names_defined, glue_names_used, hand_typed_numbers
 
-CHECKED = ["introduction", "rnn_forward", "bptt", "vanishing"]
+CHECKED = ["introduction", "rnn_forward", "bptt", "vanishing", "imdb"]
 
 
 def _chapter(name):
@@ -40,11 +40,16 @@ def _allowed(nb):
     ("the ratio is $\\approx 3$ here", "\\approx 3"),
     ("the norm drops to $10^{-7}$", "10^{-7}"),
     ("the measured slope is $g' = 0.43$", "0.43"),
-    ("$$\nJ \\approx 1.5\n$$ (eq-x)", "\\approx 1"),
+    ("$$\nJ \\approx 1.5\n$$ (eq-x)", "\\approx 1.5"),
     ("exactly what (4.2) predicts", "4.2"),
     ("a slope of ≈ 0.5", "0.5"),
+    ("it settles after ≈ 3 steps", "≈ 3"),
+    ("$\\rho \\approx 2 \\times 10^{-3}$", "10^{-3}"),
     ("```{exercise}\n:label: ex-1\nThe loss falls to 0.42 here.\n```", "0.42"),
     ("````{solution} ex-1\n```python\nx = 1\n```\nIt takes 4,000 steps.\n````", "4,000"),
+    ("```{note}\nA note.\n```\nAfter the note the loss is 0.42.", "0.42"),
+    ("```{exercise}\nOne.\n```\n\nBetween: 0.42.\n\n```{exercise}\nTwo.\n```", "0.42"),
+    ("- a list item\n    continued, at 0.42 after 4 spaces", "0.42"),
 ])
 def test_checker_flags_a_hand_typed_number(text, token):
     found = [f.token for f in hand_typed_numbers(text)]
@@ -58,6 +63,9 @@ def test_checker_flags_a_hand_typed_number(text, token):
     "Two cells, 3 seeds, step 1 to step $T = 100$ with $n_a = 32$ units.",
     "(ch-bptt)=\n# Backpropagation\n```{figure} images/fig-12.svg\n:width: 80%\n```",
     "$$\n\\sigma(z) = \\frac{1}{1 + e^{-z}}\n$$ (sigmoid-12)",
+    "```python\nW = np.array([[0.9, 10], [0, 0.9]])\n```\nRun it.",
+    "$\\lVert W^k \\rVert_2 \\approx 10 k\\, w^{k-1}$ for large $k$",
+    "Try it:\n\n    gradient_check(f, v, eps=1e-6)\n    x = 10\n\nThen read the errors.",
 ])
 def test_checker_lets_references_names_and_settings_through(text):
     assert hand_typed_numbers(text) == []
