@@ -42,11 +42,11 @@ def gru_cell_forward(xt, a_prev, parameters):
     concat = np.concatenate([a_prev, xt], axis=0)             # [a⟨t−1⟩; x⟨t⟩], (n_a + n_x, m)
     gamma_r = sigmoid(p["Wr"] @ concat + p["br"])
     gamma_z = sigmoid(p["Wz"] @ concat + p["bz"])
-    hidden_part = p["Wc"][:, :n_a] @ a_prev + p["bca"]         # Wca a⟨t−1⟩ + bca
-    c_tilde = np.tanh(p["Wc"][:, n_a:] @ xt + p["bc"] + gamma_r * hidden_part)
+    v = p["Wc"][:, :n_a] @ a_prev + p["bca"]      # v = Wca a⟨t−1⟩ + bca, the part Γr gates
+    c_tilde = np.tanh(p["Wc"][:, n_a:] @ xt + p["bc"] + gamma_r * v)
     a_next = (1 - gamma_z) * c_tilde + gamma_z * a_prev
     yt_pred = softmax(p["Wy"] @ a_next + p["by"])
-    cache = (a_next, a_prev, xt, gamma_r, gamma_z, c_tilde, hidden_part, parameters)
+    cache = (a_next, a_prev, xt, gamma_r, gamma_z, c_tilde, v, parameters)
     return a_next, yt_pred, cache
 
 
@@ -55,29 +55,32 @@ def gru_cell_backward(da_next, cache):
 
     Returns dxt, da_prev, dWr, dbr, dWz, dbz, dWc, dbc, dbca.
     """
-    a_next, a_prev, xt, gamma_r, gamma_z, c_tilde, hidden_part, p = cache
+    a_next, a_prev, xt, gamma_r, gamma_z, c_tilde, v, p = cache
     check_shape("da_next", da_next, a_next.shape, ("n_a", "m"), a_next.dtype)
     n_a = a_prev.shape[0]
     concat = np.concatenate([a_prev, xt], axis=0)
 
+    # dpre_k = ∂J/∂z_k, the gradient on a pre-activation (z_r, z_z, z_c: the arguments
+    # of σ, σ and tanh); dgamma_k, dc_tilde, dv are on the post-activations Γ_k, c̃ and v.
     dc_tilde = da_next * (1 - gamma_z)
     dgamma_z = da_next * (a_prev - c_tilde)
     dpre_c = dc_tilde * (1 - c_tilde ** 2)                  # through tanh
-    dgamma_r = dpre_c * hidden_part
+    dgamma_r = dpre_c * v
     dpre_r = dgamma_r * gamma_r * (1 - gamma_r)             # σ' = σ(1 − σ)
     dpre_z = dgamma_z * gamma_z * (1 - gamma_z)
-    dhidden = dpre_c * gamma_r                              # ∂J/∂(Wca a⟨t−1⟩ + bca)
+    dv = dpre_c * gamma_r                                   # ∂J/∂v, v = Wca a⟨t−1⟩ + bca
 
     Wca, Wcx = p["Wc"][:, :n_a], p["Wc"][:, n_a:]
     dconcat = p["Wr"].T @ dpre_r + p["Wz"].T @ dpre_z
     return {
         "dxt": dconcat[n_a:] + Wcx.T @ dpre_c,
-        "da_prev": dconcat[:n_a] + Wca.T @ dhidden + da_next * gamma_z,
+        # the share of ∂J/∂a⟨t−1⟩ through step t; BPTT adds the output's share at t−1
+        "da_prev": dconcat[:n_a] + Wca.T @ dv + da_next * gamma_z,
         "dWr": dpre_r @ concat.T, "dbr": dpre_r.sum(axis=1, keepdims=True),
         "dWz": dpre_z @ concat.T, "dbz": dpre_z.sum(axis=1, keepdims=True),
-        "dWc": np.concatenate([dhidden @ a_prev.T, dpre_c @ xt.T], axis=1),
+        "dWc": np.concatenate([dv @ a_prev.T, dpre_c @ xt.T], axis=1),
         "dbc": dpre_c.sum(axis=1, keepdims=True),
-        "dbca": dhidden.sum(axis=1, keepdims=True),
+        "dbca": dv.sum(axis=1, keepdims=True),
     }
 
 

@@ -39,6 +39,7 @@ def lstm_cell_forward(xt, a_prev, c_prev, parameters):
     check_shape("c_prev", c_prev, (n_a, m), ("n_a", "m"), dtype)
     p = parameters
     concat = np.concatenate([a_prev, xt], axis=0)
+    # the course's names for the post-activations: ft, it, ot = Γf, Γi, Γo; cct = c̃
     ft = sigmoid(p["Wf"] @ concat + p["bf"])
     it = sigmoid(p["Wi"] @ concat + p["bi"])
     cct = np.tanh(p["Wc"] @ concat + p["bc"])
@@ -51,8 +52,8 @@ def lstm_cell_forward(xt, a_prev, c_prev, parameters):
 
 
 def lstm_cell_backward(da_next, dc_next, cache):
-    """Backward of one LSTM step. da_next, dc_next (n_a, m): ∂J/∂a⟨t⟩ and the
-    gradient arriving on c⟨t⟩ from step t+1.
+    """Backward of one LSTM step. da_next, dc_next (n_a, m): ∂J/∂a⟨t⟩ (δ) and
+    δ_c⟨t⟩, the share of ∂J/∂c⟨t⟩ arriving from step t+1.
 
     Returns dxt, da_prev, dc_prev, dWf, dbf, dWi, dbi, dWc, dbc, dWo, dbo.
     """
@@ -62,21 +63,25 @@ def lstm_cell_backward(da_next, dc_next, cache):
     n_a = a_prev.shape[0]
     tanh_c = np.tanh(c_next)
 
-    # c⟨t⟩ reaches the loss through a⟨t⟩ = Γo ⊙ tanh(c⟨t⟩) and through c⟨t+1⟩
-    dc = dc_next + da_next * ot * (1 - tanh_c ** 2)
-    dot = da_next * tanh_c * ot * (1 - ot)                  # ∂J/∂(pre-activation of Γo)
-    dcct = dc * it * (1 - cct ** 2)
-    dit = dc * cct * it * (1 - it)
-    dft = dc * c_prev * ft * (1 - ft)
+    # dc_next is δ_c⟨t⟩, c⟨t⟩'s share from step t+1; dc_total is the whole ∂J/∂c⟨t⟩,
+    # adding the share through a⟨t⟩ = Γo ⊙ tanh(c⟨t⟩)
+    dc_total = dc_next + da_next * ot * (1 - tanh_c ** 2)
+    # dpre_k = ∂J/∂z_k, the gradient on the pre-activation z_k of Γk (k = f, i, o) or c̃ (c)
+    dpre_o = da_next * tanh_c * ot * (1 - ot)
+    dpre_c = dc_total * it * (1 - cct ** 2)
+    dpre_i = dc_total * cct * it * (1 - it)
+    dpre_f = dc_total * c_prev * ft * (1 - ft)
 
     concat = np.concatenate([a_prev, xt], axis=0)
-    dconcat = p["Wf"].T @ dft + p["Wi"].T @ dit + p["Wc"].T @ dcct + p["Wo"].T @ dot
+    dconcat = (p["Wf"].T @ dpre_f + p["Wi"].T @ dpre_i + p["Wc"].T @ dpre_c
+               + p["Wo"].T @ dpre_o)
+    # da_prev, dc_prev: the shares of ∂J/∂a⟨t−1⟩, ∂J/∂c⟨t−1⟩ through step t
     return {
-        "dxt": dconcat[n_a:], "da_prev": dconcat[:n_a], "dc_prev": dc * ft,
-        "dWf": dft @ concat.T, "dbf": dft.sum(axis=1, keepdims=True),
-        "dWi": dit @ concat.T, "dbi": dit.sum(axis=1, keepdims=True),
-        "dWc": dcct @ concat.T, "dbc": dcct.sum(axis=1, keepdims=True),
-        "dWo": dot @ concat.T, "dbo": dot.sum(axis=1, keepdims=True),
+        "dxt": dconcat[n_a:], "da_prev": dconcat[:n_a], "dc_prev": dc_total * ft,
+        "dWf": dpre_f @ concat.T, "dbf": dpre_f.sum(axis=1, keepdims=True),
+        "dWi": dpre_i @ concat.T, "dbi": dpre_i.sum(axis=1, keepdims=True),
+        "dWc": dpre_c @ concat.T, "dbc": dpre_c.sum(axis=1, keepdims=True),
+        "dWo": dpre_o @ concat.T, "dbo": dpre_o.sum(axis=1, keepdims=True),
     }
 
 
