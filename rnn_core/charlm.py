@@ -151,3 +151,88 @@ def sample(model, vocab: CharVocab, rng, temperature=1.0, max_length=30) -> str:
             break
         ids.append(nxt)
     return vocab.decode(ids[1:])
+
+
+def train_language_model(cell, train_stream, val_stream, vocab_size, *, embed=16, units=64,
+                         m=64, k=32, lr=0.005, clip=5.0, epochs=1, eval_every=200, seed=0,
+                         on_eval=None, progress=True):
+    """Train embedding -> one recurrent layer of ``cell`` -> softmax on the next
+    character, with Adam, clipping by global norm and truncated BPTT over
+    chunk_batches(train_stream, m, k), the state carried between chunks (reset
+    at every pass). Every ``eval_every`` steps (and at the end of each pass) the
+    validation perplexity is measured; ``on_eval(model, steps, curve)`` is
+    called after it. Returns (model, curve) with curve = {"step", "train"
+    (perplexity of the last 50 training losses), "val"} lists."""
+    from .layers import Embedding, Recurrent, SequenceModel
+    from .optim import Adam
+    from .training import train
+
+    rng = np.random.default_rng(seed)
+    model = SequenceModel(Embedding(vocab_size, embed, rng), Recurrent(cell, embed, units, rng),
+                          vocab_size, head="all", seed=seed)
+    optimizer, state = Adam(lr), {"carried": None}
+
+    def step(parameters, batch):
+        loss, grads = model.loss_and_gradients(*batch, initial=state["carried"])
+        state["carried"] = model.recurrent.final_states
+        return loss, grads
+
+    curve, steps = {"step": [], "train": [], "val": []}, 0
+    batches = list(chunk_batches(train_stream, m, k))
+    for epoch in range(check_positive_int("epochs", epochs)):
+        state["carried"] = None
+        for start in range(0, len(batches), eval_every):
+            history = train(step, model.parameters, optimizer, batches[start:start + eval_every],
+                            clip_norm=clip, desc=f"{cell} epoch {epoch + 1}", progress=progress)
+            steps += len(history["loss"])
+            curve["step"].append(steps)
+            curve["train"].append(float(np.exp(np.mean(history["loss"][-50:]))))
+            curve["val"].append(perplexity(model, val_stream))
+            if on_eval is not None:
+                on_eval(model, steps, curve)
+    return model, curve
+
+
+LONG_RUN = dict(embed=16, units=64, m=64, k=32, lr=0.005, clip=5.0, epochs=5, eval_every=200,
+                seed=0)
+
+
+def corpus_streams():
+    """The chapter's split: (vocab, train_stream, val_stream)."""
+    names = load_surnames()
+    vocab = CharVocab(names)
+    train_names, val_names = split(names, 0.1, np.random.default_rng(0))
+    return vocab, to_stream(train_names, vocab), to_stream(val_names, vocab)
+
+
+def record_long_run(argv=None):
+    """python -m rnn_core.charlm [--epochs E]: the chapter's three networks trained
+    for LONG_RUN["epochs"] passes, their learning curves written with provenance
+    to rnn_core/artifacts/charlm_long.json."""
+    import argparse
+    import time
+
+    from .artifacts import current_commit, provenance, save_artifact
+    parser = argparse.ArgumentParser(description=record_long_run.__doc__)
+    parser.add_argument("--epochs", type=int, default=LONG_RUN["epochs"])
+    args = parser.parse_args(argv)
+    config = dict(LONG_RUN, epochs=args.epochs)
+    commit, start = current_commit(), time.time()
+    vocab, train_stream, val_stream = corpus_streams()
+    curves = {}
+    for cell in ("rnn", "gru", "lstm"):
+        _, curves[cell] = train_language_model(cell, train_stream, val_stream, vocab.size,
+                                               progress=False, **config)
+        print(cell, curves[cell]["val"], flush=True)
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                if line.startswith("model name")), "unknown")
+    data = {"provenance": provenance(["python", "-m", "rnn_core.charlm"] + list(argv or []),
+                                     time.time() - start, commit, cpu=cpu,
+                                     load_average_after=list(__import__("os").getloadavg())),
+            "config": config, "curves": curves}
+    print(save_artifact("charlm_long.json", data))
+
+
+if __name__ == "__main__":
+    import sys
+    record_long_run(sys.argv[1:])
