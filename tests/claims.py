@@ -104,8 +104,7 @@ def hand_typed_numbers(markdown: str, allowed=()) -> list[Finding]:
     text = markdown
     # fences first: their backticks must not pair with anything in the body
     text = _without_fences(text)
-    for pattern in (ROLE, INLINE_CODE, LINK_TARGET, HTML_TAG, LABEL_LINE,
-                    OPTION_LINE, FOOTNOTE):
+    for pattern in (ROLE, INLINE_CODE):
         text = pattern.sub(" ", text)
     findings: list[Finding] = []
 
@@ -121,8 +120,11 @@ def hand_typed_numbers(markdown: str, allowed=()) -> list[Finding]:
                 findings.append(Finding(token, _context(body, hit.start(), hit.end())))
         return " "
 
+    # math before HTML tags: a "<" in $\rho < 1$ is no tag
     for pattern in (DISPLAY_MATH, ENV_MATH, INLINE_MATH):
         text = pattern.sub(check_math, text)
+    for pattern in (LINK_TARGET, HTML_TAG, LABEL_LINE, OPTION_LINE, FOOTNOTE):
+        text = pattern.sub(" ", text)
     for hit in APPROX_NUMBER.finditer(text):
         findings.append(Finding(hit.group(0), _context(text, hit.start(), hit.end())))
     for hit in NUMBER.finditer(text):

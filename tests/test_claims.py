@@ -44,6 +44,7 @@ def _allowed(nb):
     ("exactly what (4.2) predicts", "4.2"),
     ("a slope of ≈ 0.5", "0.5"),
     ("it settles after ≈ 3 steps", "≈ 3"),
+    ("when $\\rho < 1$ the loss was 0.42, and at $\\rho > 1$ it grows", "0.42"),
     ("$\\rho \\approx 2 \\times 10^{-3}$", "10^{-3}"),
     ("```{exercise}\n:label: ex-1\nThe loss falls to 0.42 here.\n```", "0.42"),
     ("````{solution} ex-1\n```python\nx = 1\n```\nIt takes 4,000 steps.\n````", "4,000"),
