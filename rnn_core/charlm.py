@@ -155,13 +155,14 @@ def sample(model, vocab: CharVocab, rng, temperature=1.0, max_length=30) -> str:
 
 def train_language_model(cell, train_stream, val_stream, vocab_size, *, embed=16, units=64,
                          m=64, k=32, lr=0.005, clip=5.0, epochs=1, eval_every=200, seed=0,
-                         on_eval=None, progress=True):
+                         on_eval=None, progress=True, max_steps=None):
     """Train embedding -> one recurrent layer of ``cell`` -> softmax on the next
     character, with Adam, clipping by global norm and truncated BPTT over
     chunk_batches(train_stream, m, k), the state carried between chunks (reset
     at every pass). Every ``eval_every`` steps (and at the end of each pass) the
     validation perplexity is measured; ``on_eval(model, steps, curve)`` is
-    called after it. Returns (model, curve) with curve = {"step", "train"
+    called after it. ``max_steps`` stops training after that many steps (and
+    evaluates there). Returns (model, curve) with curve = {"step", "train"
     (perplexity of the last 50 training losses), "val"} lists."""
     from .layers import Embedding, Recurrent, SequenceModel
     from .optim import Adam
@@ -182,7 +183,11 @@ def train_language_model(cell, train_stream, val_stream, vocab_size, *, embed=16
     for epoch in range(check_positive_int("epochs", epochs)):
         state["carried"] = None
         for start in range(0, len(batches), eval_every):
-            history = train(step, model.parameters, optimizer, batches[start:start + eval_every],
+            stop = start + eval_every if max_steps is None else \
+                min(start + eval_every, start + max_steps - steps)
+            if stop <= start:
+                return model, curve
+            history = train(step, model.parameters, optimizer, batches[start:stop],
                             clip_norm=clip, desc=f"{cell} epoch {epoch + 1}", progress=progress)
             steps += len(history["loss"])
             curve["step"].append(steps)
