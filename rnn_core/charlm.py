@@ -211,31 +211,42 @@ def corpus_streams():
 
 
 def record_long_run(argv=None):
-    """python -m rnn_core.charlm [--epochs E]: the chapter's three networks trained
-    for LONG_RUN["epochs"] passes, their learning curves written with provenance
-    to rnn_core/artifacts/charlm_long.json."""
+    """python -m rnn_core.charlm [--epochs E] [--seeds S ...] [--name NAME]: the
+    chapter's three networks trained for LONG_RUN["epochs"] passes (one run per
+    seed), their learning curves written with provenance to
+    rnn_core/artifacts/NAME (default charlm_long.json)."""
     import argparse
     import time
 
     from .artifacts import current_commit, provenance, save_artifact
     parser = argparse.ArgumentParser(description=record_long_run.__doc__)
     parser.add_argument("--epochs", type=int, default=LONG_RUN["epochs"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[LONG_RUN["seed"]],
+                        help="one run per seed; more than one: curves[cell][str(seed)]")
+    parser.add_argument("--name", default="charlm_long.json")
     args = parser.parse_args(argv)
     config = dict(LONG_RUN, epochs=args.epochs)
+    if len(args.seeds) > 1:
+        config["seed"] = args.seeds
     commit, start = current_commit(), time.time()
     vocab, train_stream, val_stream = corpus_streams()
     curves = {}
     for cell in ("rnn", "gru", "lstm"):
-        _, curves[cell] = train_language_model(cell, train_stream, val_stream, vocab.size,
-                                               progress=False, **config)
-        print(cell, curves[cell]["val"], flush=True)
+        for seed in args.seeds:
+            _, curve = train_language_model(cell, train_stream, val_stream, vocab.size,
+                                            progress=False, **dict(config, seed=seed))
+            if len(args.seeds) > 1:
+                curves.setdefault(cell, {})[str(seed)] = curve
+            else:
+                curves[cell] = curve
+            print(cell, seed, curve["val"], flush=True)
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
                 if line.startswith("model name")), "unknown")
     data = {"provenance": provenance(["python", "-m", "rnn_core.charlm"] + list(argv or []),
                                      time.time() - start, commit, cpu=cpu,
                                      load_average_after=list(__import__("os").getloadavg())),
             "config": config, "curves": curves}
-    print(save_artifact("charlm_long.json", data))
+    print(save_artifact(args.name, data))
 
 
 if __name__ == "__main__":
