@@ -129,3 +129,25 @@ def test_recorded_long_run_first_entry_reruns():
     assert curve["step"] == record["curves"]["rnn"]["step"][:1]
     assert curve["val"][0] == pytest.approx(record["curves"]["rnn"]["val"][0], rel=1e-6)
     assert curve["train"][0] == pytest.approx(record["curves"]["rnn"]["train"][0], rel=1e-6)
+
+
+def test_recorded_seeds_are_complete_and_their_first_entry_reruns():
+    """charlm_seeds.json: seeds 1 and 2 of the chapter's one-pass run, from a clean
+    commit; its first evaluation (vanilla RNN, seed 1) re-run with today's code
+    (tolerance as above)."""
+    from rnn_core.artifacts import load_artifact
+    from rnn_core.charlm import LONG_RUN, train_language_model
+    record = load_artifact("charlm_seeds.json")
+    assert "uncommitted" not in record["provenance"]["commit"]
+    config = record["config"]
+    assert config == {**LONG_RUN, "epochs": 1, "seed": [1, 2]}
+    vocab, train_stream, val_stream = _chapter_streams()
+    per_epoch = len(list(chunk_batches(train_stream, config["m"], config["k"])))
+    for cell in ("rnn", "gru", "lstm"):
+        assert sorted(record["curves"][cell]) == ["1", "2"]
+        assert all(c["step"][-1] == per_epoch for c in record["curves"][cell].values())
+    first = record["curves"]["rnn"]["1"]
+    _, curve = train_language_model("rnn", train_stream, val_stream, vocab.size, progress=False,
+                                    max_steps=config["eval_every"], **dict(config, seed=1))
+    assert curve["step"] == first["step"][:1]
+    assert curve["val"][0] == pytest.approx(first["val"][0], rel=1e-6)
