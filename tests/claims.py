@@ -144,7 +144,18 @@ def glue_names_used(markdown: str) -> set[str]:
     return set(GLUE_USE.findall(markdown))
 
 
+GLUE_BY_VARIABLE = re.compile(r"\bglue\(\s*[A-Za-z_]\w*\s*,")
+STRING_LITERAL = re.compile(r"""["']([\w-]+)["']""")
+KEYWORD_NAME = re.compile(r"[(,]\s*([A-Za-z_]\w*)\s*=(?!=)")           # dict(lm_lr=LR, ...)
+
+
 def glue_names_defined(code: str) -> set[str]:
     """The names glued by literal ``glue("name", ...)`` calls (f-string names are
-    returned with their braces, as patterns)."""
-    return set(GLUE_CALL.findall(code))
+    returned with their braces, as patterns). Where the code also glues through
+    a variable (``for name, value in settings.items(): glue(name, value)``),
+    every string literal and keyword of the code may be such a name and is
+    counted too."""
+    names = set(GLUE_CALL.findall(code))
+    if GLUE_BY_VARIABLE.search(code):
+        names |= set(STRING_LITERAL.findall(code)) | set(KEYWORD_NAME.findall(code))
+    return names

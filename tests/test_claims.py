@@ -12,7 +12,7 @@ import pytest
 from tests.book_build import ROOT
 from tests.claims import glue_names_defined, glue_names_used, hand_typed_numbers
 
-CHECKED = ["introduction", "rnn_forward", "bptt", "vanishing", "imdb"]
+CHECKED = ["introduction", "rnn_forward", "bptt", "vanishing", "charlm", "imdb"]
 
 
 def _chapter(name):
@@ -76,6 +76,14 @@ def test_checker_honours_the_allowlist():
     text = "with decay $w = 0.9$ and learning rate 0.05"
     assert {f.token for f in hand_typed_numbers(text)} == {"0.9", "0.05"}
     assert hand_typed_numbers(text, allowed={"0.9", "0.05"}) == []
+
+
+def test_glue_names_are_read_from_literal_calls_and_from_loops_over_names():
+    assert glue_names_defined('glue("loss", 1.0)\nglue(f"ppl_{cell}", p)') == {"loss", "ppl_{cell}"}
+    assert "lm_lr" not in glue_names_defined('settings = {"lm_lr": 0.1}')
+    assert "lm_lr" in glue_names_defined('settings = {"lm_lr": 0.1}\n'
+                                         'for name, v in settings.items():\n    glue(name, v)')
+    assert "lm_lr" in glue_names_defined('for name, v in dict(lm_lr=LR).items():\n    glue(name, v)')
 
 
 @pytest.mark.parametrize("name", CHECKED)
