@@ -125,6 +125,17 @@ def _plain(label_html: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", label_html))
 
 
+def _display_data(fig, renderer=None) -> dict:
+    """One display_data output of a plotly figure, as display(fig) makes it
+    (the figure's own mime bundle; ``renderer="plotly_mimetype"`` or a renderer
+    that opens a browser instead: the figure's JSON only)."""
+    data = {} if renderer == "plotly_mimetype" else dict(fig._repr_mimebundle_() or {})
+    if not data:
+        data = {"application/vnd.plotly.v1+json": json.loads(fig.to_json())}
+    data.setdefault("text/plain", repr(fig))
+    return {"output_type": "display_data", "data": data, "metadata": {}}
+
+
 class Interactive:
     """An experiment with control ranges; display it in a notebook to use it."""
 
@@ -229,8 +240,6 @@ class Interactive:
         """Live ipywidgets controls that re-run the experiment in the kernel."""
         import ipywidgets as widgets
         import plotly.io as pio
-        from IPython.display import display
-
         # The classic-notebook renderer would inline all of plotly.js into the
         # widget's saved state; the mimetype renderer stores only the figure.
         renderer = "plotly_mimetype" if "notebook" in (pio.renderers.default or "") else None
@@ -246,13 +255,15 @@ class Interactive:
         out = widgets.Output()
 
         def redraw(_change=None):
-            with out:
-                out.clear_output(wait=True)
-                fig = self.experiment(**{n: c.value for n, c in controls.items()})
-                for update in (fig.for_each_xaxis, fig.for_each_yaxis):
-                    update(lambda ax: ax.update(exponentformat="power")
-                           if ax.type == "log" and ax.exponentformat is None else None)
-                fig.show(renderer=renderer) if renderer else display(fig)
+            fig = self.experiment(**{n: c.value for n, c in controls.items()})
+            for update in (fig.for_each_xaxis, fig.for_each_yaxis):
+                update(lambda ax: ax.update(exponentformat="power")
+                       if ax.type == "log" and ax.exponentformat is None else None)
+            # One assignment of the Output widget's outputs, never `with out:`:
+            # entering the widget makes nbclient (which runs notebooks headless)
+            # answer every output with a message to the kernel, and its wait for
+            # the cell's reply can then sleep until the cell's timeout.
+            out.outputs = (_display_data(fig, renderer),)
 
         for control in controls.values():
             control.observe(redraw, names="value")

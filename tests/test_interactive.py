@@ -369,3 +369,27 @@ def test_the_book_builds_kernels_get_the_build_signal(tmp_path, live):
     execute_chapter(path)
     [output] = nbformat.read(path, as_version=4).cells[0].outputs
     assert len(spec_of(output["data"]["text/html"])["frames"]) == 3
+
+
+def test_live_widget_sets_its_output_without_entering_it(live, monkeypatch):
+    """Entering the Output widget (``with out:``) makes nbclient answer every
+    output with a kernel message, and a headless run can then stall for the
+    cell's whole timeout: the widget must assign its outputs instead."""
+    import ipywidgets
+    import plotly.io as pio
+
+    monkeypatch.setattr(pio.renderers, "default", "plotly_mimetype")   # as in JupyterLab
+
+    def refuse(self):
+        raise AssertionError("the live figure entered its Output widget")
+    monkeypatch.setattr(ipywidgets.Output, "__enter__", refuse)
+    box = interactive(choose, gate=["update", "reset"], rho=[0.5, 1.0]).widget()
+    out = box.children[-1]
+    (shown,) = out.outputs
+    assert shown["output_type"] == "display_data"
+    figure = shown["data"]["application/vnd.plotly.v1+json"]
+    assert figure["data"][0]["y"][0] == box.children[1].value
+    box.children[1].value = 0.5 if box.children[1].value != 0.5 else 1.0   # move rho
+    (redrawn,) = out.outputs
+    assert redrawn["data"]["application/vnd.plotly.v1+json"]["data"][0]["y"][0] == \
+        box.children[1].value != figure["data"][0]["y"][0]
