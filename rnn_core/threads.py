@@ -162,7 +162,10 @@ class _Policy:
             if ThreadpoolController is None:
                 self._libs = []
             else:
-                self._libs = list(ThreadpoolController().select(user_api="blas").lib_controllers)
+                blas = list(ThreadpoolController().select(user_api="blas").lib_controllers)
+                # numpy's own BLAS (a wheel bundles it in numpy.libs); scipy's or
+                # another package's copy is not what np.matmul calls
+                self._libs = [lib for lib in blas if "numpy" in lib.filepath] or blas
             # automatic whole-sequence count: BLAS's own default, capped by the CPUs we may use
             default = max([lib.num_threads for lib in self._libs] or [1])
             self._auto = max(1, min(default, available_cpus()))
