@@ -338,14 +338,19 @@ def test_the_primary_sidebar_opens_by_clicking(site, browser, width):
     link = page.locator(".bd-sidebar-primary a.reference.internal[href*='lstm']").first \
         if width >= 992 else None
 
-    def chapter_list_shown() -> bool:
-        return page.evaluate("""() => {
+    shown = """() => {
             const links = Array.from(document.querySelectorAll(
                 '.bd-sidebar-primary a[href*="lstm"], dialog[open] a[href*="lstm"]'));
             return links.some(a => { const r = a.getBoundingClientRect();
                 const s = getComputedStyle(a);
                 return r.width > 0 && r.right > 0 && r.left < innerWidth && s.visibility === 'visible'; });
-        }""")
+        }"""
+
+    def chapter_list_shown() -> bool:
+        return page.evaluate(shown)
+
+    def chapter_list_comes_into_view() -> bool:   # the sidebar slides in: wait for it
+        return v.wait_for(shown, timeout=10_000)
 
     toggle = page.locator(".header-article-item .primary-toggle")
     assert toggle.is_visible(), "no visible ☰ button"
@@ -354,7 +359,7 @@ def test_the_primary_sidebar_opens_by_clicking(site, browser, width):
         toggle.click()
         assert v.wait_for("() => document.querySelector('dialog#pst-primary-sidebar-modal')?.open",
                           timeout=10_000), "clicking ☰ did not open the chapter list"
-        assert chapter_list_shown(), "the chapter list opened, but its links are not visible"
+        assert chapter_list_comes_into_view(), "the chapter list opened, but its links are not visible"
         page.keyboard.press("Escape")
         assert v.wait_for("() => !document.querySelector('dialog#pst-primary-sidebar-modal').open",
                           timeout=10_000), "Escape did not close the chapter list"
@@ -367,7 +372,7 @@ def test_the_primary_sidebar_opens_by_clicking(site, browser, width):
         toggle.click()
         assert v.wait_for("() => !document.querySelector('.bd-sidebar-primary')"
                           ".classList.contains('pst-sidebar-hidden')", timeout=10_000)
-        assert chapter_list_shown(), "clicking ☰ again did not bring the chapter list back"
+        assert chapter_list_comes_into_view(), "clicking ☰ again did not bring the chapter list back"
     assert not v.errors, v.errors
     v.close()
 
