@@ -29,8 +29,8 @@ from nbclient.exceptions import CellExecutionError
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_layers import cpu_name, load_average  # noqa: E402
-from rnn_core.artifacts import current_commit, provenance, save_artifact  # noqa: E402
+from rnn_core.artifacts import (cpu_name, current_commit, load_average, provenance,  # noqa: E402
+                                save_artifact)
 from rnn_core.threads import available_cpus  # noqa: E402
 from tests.book_build import chapter_paths  # noqa: E402
 

@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import ctypes
 import os
-import platform
 import signal
 import subprocess
 import sys
@@ -45,7 +44,8 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-from rnn_core.artifacts import current_commit, provenance, save_artifact
+from rnn_core.artifacts import (cpu_name, current_commit, load_average, provenance,
+                                save_artifact)
 from rnn_core.fast import Workspace, layer_backward, layer_forward
 from rnn_core.threads import (available_cpus, per_step, set_threads, thread_settings,
                               whole_sequence)
@@ -136,17 +136,6 @@ def matmul_peak(dtype, n=1024, repeats=7):
     return 2 * n ** 3 / min(times)
 
 
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 @contextmanager
 def busy_process(cpu=None):
     """One competing process spinning in a Python loop, pinned to ``cpu`` (default:
@@ -171,13 +160,6 @@ def busy_process(cpu=None):
         proc.send_signal(signal.SIGCONT)       # a stopped process would not end
         proc.terminate()
         proc.wait()
-
-
-def load_average():
-    try:
-        return list(os.getloadavg())
-    except OSError:
-        return None
 
 
 DTYPES = {"float32": (np.float32, torch.float32), "float64": (np.float64, torch.float64)}

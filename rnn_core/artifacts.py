@@ -70,3 +70,23 @@ def load_artifact(name: str) -> dict:
         raise FileNotFoundError(f"no recorded artifact {name} in {ARTIFACTS}; the script that "
                                 "makes it is named in the chapter that reads it")
     return json.loads(path.read_text())
+
+
+def cpu_name() -> str:
+    """The processor's model name (/proc/cpuinfo), for the provenance of a timing."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def load_average():
+    """The 1, 5 and 15 minute load averages, or None where the system has none."""
+    try:
+        return list(os.getloadavg())
+    except OSError:
+        return None

@@ -218,7 +218,7 @@ def record_long_run(argv=None):
     import argparse
     import time
 
-    from .artifacts import current_commit, provenance, save_artifact
+    from .artifacts import cpu_name, current_commit, load_average, provenance, save_artifact
     parser = argparse.ArgumentParser(description=record_long_run.__doc__)
     parser.add_argument("--epochs", type=int, default=LONG_RUN["epochs"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[LONG_RUN["seed"]],
@@ -240,11 +240,9 @@ def record_long_run(argv=None):
             else:
                 curves[cell] = curve
             print(cell, seed, curve["val"], flush=True)
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), "unknown")
     data = {"provenance": provenance(["python", "-m", "rnn_core.charlm"] + list(argv or []),
-                                     time.time() - start, commit, cpu=cpu,
-                                     load_average_after=list(__import__("os").getloadavg())),
+                                     time.time() - start, commit, cpu=cpu_name(),
+                                     load_average_after=load_average()),
             "config": config, "curves": curves}
     print(save_artifact(args.name, data))
 
