@@ -40,6 +40,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from tqdm import tqdm   # text bars: live in Jupyter and Colab, plain on the website
 
+from .activations import log_softmax
 from .artifacts import ARTIFACTS, current_commit, provenance, save_artifact
 from .imdb import Vocabulary, length_buckets, load_imdb, pad, tokenize, validation_split
 from .layers import Dense, Embedding, Recurrent
@@ -281,8 +282,7 @@ def evaluate(net, encoded, labels, device=None, batch_size=256):
             ids, lens, _ = pad([encoded[i] for i in idx])
             out = net(torch.from_numpy(ids.T.copy()).to(device), torch.from_numpy(lens))
             logits[idx] = out.float().cpu().numpy()
-    z = logits - logits.max(1, keepdims=True)
-    logp = z - np.log(np.exp(z).sum(1, keepdims=True))
+    logp = log_softmax(logits, axis=1)
     loss = float(-logp[np.arange(len(labels)), labels].mean())
     return float((logits.argmax(1) == labels).mean()), loss, logits
 
@@ -387,6 +387,10 @@ def fit(prepared, c: Config, device=None, progress=True, time_limit=None):
     history["epochs_planned"] = plan["epochs"]
     history["best_epoch"] = int(np.argmin(history["val_loss"] if c.select == "loss"
                                           else -np.array(history["val_accuracy"]))) + 1
+    if best is None:
+        measure = "loss" if c.select == "loss" else "accuracy"
+        raise FloatingPointError(f"no finite validation {measure} in {len(history['val_loss'])} "
+                                 "epochs: the training diverged; lower the learning rate")
     net.load_state_dict(best)
     return net, history
 
@@ -529,6 +533,8 @@ def save_weights(net, vocab, config: Config, path, part_bytes=PART_BYTES) -> dic
     else:
         paths = [path.with_name(f"{path.stem}.part{k}{path.suffix}")       # packaged as *.npz
                  for k in range(math.ceil(len(blob) / part_bytes))]
+    for stale in [path, *path.parent.glob(f"{path.stem}.part*{path.suffix}")]:
+        stale.unlink(missing_ok=True)        # a file of an earlier save must not be read back
     for k, p in enumerate(paths):
         p.write_bytes(blob[k * part_bytes:(k + 1) * part_bytes])
     return {"files": [p.name for p in paths], "bytes": len(blob),

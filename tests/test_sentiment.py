@@ -157,6 +157,21 @@ def test_kept_weights_round_trip(tmp_path):
             assert torch.equal(a, b), k
     with pytest.raises(ValueError, match="does not match its recorded sha256"):
         load_weights(tmp_path / "m.npz", sha256="0" * 64)
+    # saved again over an earlier save: nothing of the earlier one is read back
+    save_weights(net, vocab, c, tmp_path / "m.npz", part_bytes=1000)      # parts over a file
+    assert not (tmp_path / "m.npz").exists()
+    assert load_weights(tmp_path / "m.npz", sha256=info["sha256"])[2] == c
+    save_weights(net, vocab, c, tmp_path / "p.npz")                       # a file over parts
+    assert sorted(p.name for p in tmp_path.glob("p*.npz")) == ["p.npz"]
+
+
+def test_a_diverged_training_says_so(archive, monkeypatch):
+    """Every validation loss NaN: a clear error, not a failure to load no weights."""
+    import rnn_core.sentiment as sentiment
+    monkeypatch.setattr(sentiment, "evaluate", lambda *a, **k: (0.5, float("nan"), None))
+    c = Config(cell="gru", bidirectional=False, pooling="mean", **dict(TINY, epochs=2))
+    with pytest.raises(FloatingPointError, match="no finite validation loss in 2 epochs"):
+        fit(prepare(load_imdb(archive), c), c, device="cpu", progress=False)
 
 
 def test_bad_model_arguments():
