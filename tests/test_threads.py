@@ -99,6 +99,7 @@ def test_per_step_products_run_on_one_thread_and_the_rest_on_the_policy(cell, mo
     x, da = rng.standard_normal((n_x, m, T)), rng.standard_normal((n_a, m, T))
     spy = RecordingNumpy()
     monkeypatch.setattr(fast, "np", spy)
+    monkeypatch.setattr(threads, "_POLICY", threads._Policy())     # found afresh, in this test
     # BLAS starts on 2 threads (whatever this machine's default), whole-sequence products on 2
     with threadpoolctl.threadpool_limits(2, user_api="blas"), set_threads(2):
         assert blas_threads() == 2
@@ -118,6 +119,7 @@ def test_set_threads_overrides_and_restores(monkeypatch):
     x, da = rng.standard_normal((3, 7, 6)), rng.standard_normal((5, 7, 6))
     spy = RecordingNumpy()
     monkeypatch.setattr(fast, "np", spy)
+    monkeypatch.setattr(threads, "_POLICY", threads._Policy())     # found afresh, in this test
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
         with set_threads(1, step=2):                     # both kinds overridden
             assert rnn_core.thread_settings()["sequence"] == 1
