@@ -762,112 +762,117 @@ def sweep_main(argv):
     out_dir = Path(args.dir)
     workdir = Path(args.workdir or out_dir / f".{args.name}")
     workdir.mkdir(parents=True, exist_ok=True)
-    parallel = args.parallel or auto_parallel(device, len(grid))
-    cores = _cpus()
-    threads = max(1, cores // (parallel + 1))
-    log = lambda msg: print(f"[{time.perf_counter() - start:6.1f} s] {msg}", flush=True)
-    log(f"device {device_description(device)['device']}, {len(grid)} configurations, "
-        f"{parallel} at a time, budget {budget:.0f} s")
-    job = importlib.import_module("rnn_core.sentiment")      # picklable by name under -m
-    with _pool(parallel + 1) as pool:
-        base_future = pool.submit(job._baselines_job, args.data, dataclasses.asdict(grid[0][1]), 1)
-        waves = math.ceil(len(grid) / parallel)
-        limit = 0.40 * budget / waves
-        futures = [pool.submit(job._train_job, name, dataclasses.asdict(c), args.data, str(workdir),
-                               str(device), threads, limit) for name, c in grid]
-        sweep = [f.result() for f in futures]
-        for r in sweep:
-            log(f"sweep {r['name']}: " + (r["error"] if "error" in r else
-                f"validation loss {r['val_loss']:.4f}, accuracy {r['val_accuracy']:.4f}, "
-                f"{len(r['history']['epoch'])} epochs, {r['wall_time_s']:.0f} s"))
-        ok = [r for r in sweep if "error" not in r and r["name"] not in BASELINE_RUNS]
-        if not ok:
-            raise RuntimeError("every run of the sweep failed: " + "; ".join(
-                f"{r['name']}: {r.get('error')}" for r in sweep))
-        chosen = min(ok, key=lambda r: r["val_loss"])
-        log(f"chosen on validation loss: {chosen['name']}")
-        # the other seeds train the same configuration for the same number of epochs
-        same = dict(chosen["config"], epochs=chosen["history"]["epochs_planned"])
-        seed_futures = [pool.submit(job._train_job, chosen["name"], dict(same, seed=s), args.data,
-                                    str(workdir), str(device), threads,
-                                    0.25 * budget / math.ceil((args.seeds - 1) / parallel))
-                        for s in range(1, args.seeds)]
-        seeds = [chosen] + [f.result() for f in seed_futures]
-        base = base_future.result()
-    failed = [r for r in seeds if "error" in r]
-    if failed:
-        raise RuntimeError("a seed of the chosen configuration failed: " + failed[0]["error"])
-    log("seeds trained; evaluating on the test set once")
+    try:
+        parallel = args.parallel or auto_parallel(device, len(grid))
+        cores = _cpus()
+        threads = max(1, cores // (parallel + 1))
+        log = lambda msg: print(f"[{time.perf_counter() - start:6.1f} s] {msg}", flush=True)
+        log(f"device {device_description(device)['device']}, {len(grid)} configurations, "
+            f"{parallel} at a time, budget {budget:.0f} s")
+        job = importlib.import_module("rnn_core.sentiment")      # picklable by name under -m
+        with _pool(parallel + 1) as pool:
+            base_future = pool.submit(job._baselines_job, args.data,
+                                      dataclasses.asdict(grid[0][1]), 1)
+            waves = math.ceil(len(grid) / parallel)
+            limit = 0.40 * budget / waves
+            futures = [pool.submit(job._train_job, name, dataclasses.asdict(c), args.data,
+                                   str(workdir), str(device), threads, limit)
+                       for name, c in grid]
+            sweep = [f.result() for f in futures]
+            for r in sweep:
+                log(f"sweep {r['name']}: " + (r["error"] if "error" in r else
+                    f"validation loss {r['val_loss']:.4f}, accuracy {r['val_accuracy']:.4f}, "
+                    f"{len(r['history']['epoch'])} epochs, {r['wall_time_s']:.0f} s"))
+            ok = [r for r in sweep if "error" not in r and r["name"] not in BASELINE_RUNS]
+            if not ok:
+                raise RuntimeError("every run of the sweep failed: " + "; ".join(
+                    f"{r['name']}: {r.get('error')}" for r in sweep))
+            chosen = min(ok, key=lambda r: r["val_loss"])
+            log(f"chosen on validation loss: {chosen['name']}")
+            # the other seeds train the same configuration for the same number of epochs
+            same = dict(chosen["config"], epochs=chosen["history"]["epochs_planned"])
+            seed_futures = [pool.submit(job._train_job, chosen["name"], dict(same, seed=s), args.data,
+                                        str(workdir), str(device), threads,
+                                        0.25 * budget / math.ceil((args.seeds - 1) / parallel))
+                            for s in range(1, args.seeds)]
+            seeds = [chosen] + [f.result() for f in seed_futures]
+            base = base_future.result()
+        failed = [r for r in seeds if "error" in r]
+        if failed:
+            raise RuntimeError("a seed of the chosen configuration failed: " + failed[0]["error"])
+        log("seeds trained; evaluating on the test set once")
 
-    data = load_imdb(args.data)
-    c0 = Config(**chosen["config"])
-    prepared = prepare(data, c0)
-    test_x, test_y = prepared["test"]
-    nets = []
-    for r in seeds + [r for r in sweep if r["name"] in BASELINE_RUNS and "error" not in r]:
-        net = SentimentNet(len(prepared["vocab"]), Config(**r["config"]))
-        net.load_state_dict(torch.load(r["weights"], map_location="cpu"))
-        net.to(device)
-        acc, loss, _ = evaluate(net, test_x, test_y, device)
-        r["test_accuracy"], r["test_loss"] = acc, loss
-        nets.append(net)
-    test = np.array([r["test_accuracy"] for r in seeds])
-    reported_index = int(np.argmin([r["val_loss"] for r in seeds]))   # chosen on validation
-    reported = seeds[reported_index]
-    net = nets[reported_index]
+        data = load_imdb(args.data)
+        c0 = Config(**chosen["config"])
+        prepared = prepare(data, c0)
+        test_x, test_y = prepared["test"]
+        nets = []
+        for r in seeds + [r for r in sweep if r["name"] in BASELINE_RUNS and "error" not in r]:
+            net = SentimentNet(len(prepared["vocab"]), Config(**r["config"]))
+            net.load_state_dict(torch.load(r["weights"], map_location="cpu"))
+            net.to(device)
+            acc, loss, _ = evaluate(net, test_x, test_y, device)
+            r["test_accuracy"], r["test_loss"] = acc, loss
+            nets.append(net)
+        test = np.array([r["test_accuracy"] for r in seeds])
+        reported_index = int(np.argmin([r["val_loss"] for r in seeds]))   # chosen on validation
+        reported = seeds[reported_index]
+        net = nets[reported_index]
 
-    # the reported model, its weights rounded to float16 (as kept), in numpy float32
-    net16 = round_to_float16(net).to(device)
-    acc16, _, torch16 = evaluate(net16, test_x, test_y, device)
-    t0 = time.perf_counter()
-    workers = min(32, _cpus())
-    ours = numpy_logits_parallel(net16, Config(**reported["config"]), test_x, workers)
-    numpy_seconds = time.perf_counter() - t0
-    parity = {"model": f"{reported['name']} seed {reported['seed']}, float16-rounded weights",
-              "reviews": len(test_x), "numpy_dtype": "float32",
-              "torch_dtype": "float32 (TF32 off)", "torch_device": str(device),
-              "max_abs_logit_difference": float(np.abs(ours - torch16).max()),
-              "class_agreement": float(np.mean(ours.argmax(1) == torch16.argmax(1))),
-              "test_accuracy_float16_weights": acc16,
-              "test_accuracy_numpy": float(np.mean(ours.argmax(1) == test_y)),
-              "numpy_seconds": numpy_seconds, "numpy_processes": workers}
-    log(f"numpy re-run on {len(test_x)} test reviews: largest logit difference "
-        f"{parity['max_abs_logit_difference']:.2e}, agreement {parity['class_agreement']:.4f}")
-    weights = None
-    if sum(p.numel() for p in net.state_dict().values()) * 2 <= WEIGHTS_LIMIT_BYTES:
-        weights = save_weights(net, prepared["vocab"], Config(**reported["config"]),
-                               out_dir / f"{args.name}.npz")
-        if weights["bytes"] > WEIGHTS_LIMIT_BYTES:
-            for name in weights["files"]:
-                (out_dir / name).unlink()
-            weights = None
-    strip = lambda r: {k: v for k, v in r.items() if k != "weights"}
-    result = {
-        "kind": "sweep", "grid": args.grid,
-        "sweep": [strip(r) for r in sweep],
-        "chosen": chosen["name"], "selection": "lowest validation loss of the best epoch",
-        "seeds": [strip(r) for r in seeds],
-        "test_accuracy_mean": float(test.mean()), "test_accuracy_std": float(test.std(ddof=1))
-        if len(test) > 1 else 0.0,
-        "test_accuracy_min": float(test.min()), "test_accuracy_max": float(test.max()),
-        "reported": {"seed": reported["seed"], "test_accuracy": reported["test_accuracy"],
-                     "val_loss": reported["val_loss"], "val_accuracy": reported["val_accuracy"]},
-        "parity": parity, "weights": weights, "baselines": base,
-        "parallel": parallel, "budget_s": budget,
-    }
-    desc = device_description(device)
-    data_out = {"provenance": provenance(
-        ["python", "-m", "rnn_core.sentiment", "sweep"] + list(argv), time.perf_counter() - start,
-        commit=commit, seed=[r["seed"] for r in seeds], device=desc["device"], torch=desc["torch"],
-        cuda=desc["cuda"], cudnn=desc["cudnn"], dtype=dtype_used(device, c0.tf32),
-        gpu_memory_gib=(torch.cuda.get_device_properties(device).total_memory / 2 ** 30
-                        if device.type == "cuda" else None)),
-        **result}
-    path = save_artifact(f"{args.name}.json", data_out, directory=out_dir)
-    for r in seeds + sweep:
-        Path(r.get("weights", workdir / "none")).unlink(missing_ok=True)
-    with contextlib.suppress(OSError):
-        workdir.rmdir()                               # when nothing else is in it
+        # the reported model, its weights rounded to float16 (as kept), in numpy float32
+        net16 = round_to_float16(net).to(device)
+        acc16, _, torch16 = evaluate(net16, test_x, test_y, device)
+        t0 = time.perf_counter()
+        workers = min(32, _cpus())
+        ours = numpy_logits_parallel(net16, Config(**reported["config"]), test_x, workers)
+        numpy_seconds = time.perf_counter() - t0
+        parity = {"model": f"{reported['name']} seed {reported['seed']}, float16-rounded weights",
+                  "reviews": len(test_x), "numpy_dtype": "float32",
+                  "torch_dtype": "float32 (TF32 off)", "torch_device": str(device),
+                  "max_abs_logit_difference": float(np.abs(ours - torch16).max()),
+                  "class_agreement": float(np.mean(ours.argmax(1) == torch16.argmax(1))),
+                  "test_accuracy_float16_weights": acc16,
+                  "test_accuracy_numpy": float(np.mean(ours.argmax(1) == test_y)),
+                  "numpy_seconds": numpy_seconds, "numpy_processes": workers}
+        log(f"numpy re-run on {len(test_x)} test reviews: largest logit difference "
+            f"{parity['max_abs_logit_difference']:.2e}, agreement {parity['class_agreement']:.4f}")
+        weights = None
+        if sum(p.numel() for p in net.state_dict().values()) * 2 <= WEIGHTS_LIMIT_BYTES:
+            weights = save_weights(net, prepared["vocab"], Config(**reported["config"]),
+                                   out_dir / f"{args.name}.npz")
+            if weights["bytes"] > WEIGHTS_LIMIT_BYTES:
+                for name in weights["files"]:
+                    (out_dir / name).unlink()
+                weights = None
+        strip = lambda r: {k: v for k, v in r.items() if k != "weights"}
+        result = {
+            "kind": "sweep", "grid": args.grid,
+            "sweep": [strip(r) for r in sweep],
+            "chosen": chosen["name"], "selection": "lowest validation loss of the best epoch",
+            "seeds": [strip(r) for r in seeds],
+            "test_accuracy_mean": float(test.mean()), "test_accuracy_std": float(test.std(ddof=1))
+            if len(test) > 1 else 0.0,
+            "test_accuracy_min": float(test.min()), "test_accuracy_max": float(test.max()),
+            "reported": {"seed": reported["seed"], "test_accuracy": reported["test_accuracy"],
+                         "val_loss": reported["val_loss"], "val_accuracy": reported["val_accuracy"]},
+            "parity": parity, "weights": weights, "baselines": base,
+            "parallel": parallel, "budget_s": budget,
+        }
+        desc = device_description(device)
+        data_out = {"provenance": provenance(
+            ["python", "-m", "rnn_core.sentiment", "sweep"] + list(argv), time.perf_counter() - start,
+            commit=commit, seed=[r["seed"] for r in seeds], device=desc["device"], torch=desc["torch"],
+            cuda=desc["cuda"], cudnn=desc["cudnn"], dtype=dtype_used(device, c0.tf32),
+            gpu_memory_gib=(torch.cuda.get_device_properties(device).total_memory / 2 ** 30
+                            if device.type == "cuda" else None)),
+            **result}
+        path = save_artifact(f"{args.name}.json", data_out, directory=out_dir)
+    finally:                      # the checkpoints go, whether the sweep ended or failed
+        for name, _ in grid:
+            for checkpoint in workdir.glob(f"{name}_seed*.pt"):
+                checkpoint.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            workdir.rmdir()                           # when nothing else is in it
     log(f"test accuracy {test.mean():.4f} ± {result['test_accuracy_std']:.4f} over "
         f"{len(test)} seeds ({', '.join(f'{a:.4f}' for a in test)}); wrote {path}")
     return path
