@@ -225,19 +225,26 @@ def tokenize_all(data) -> dict:
     return {split: [tokenize(t) for t in reviews.texts] for split, reviews in data.items()}
 
 
-def prepare(data, c: Config, tokens=None):
-    """Split off validation (split_seed), build the vocabulary from the training
-    reviews only, encode and cut. ``tokens`` from :func:`tokenize_all` saves
-    tokenising again."""
-    tokens = tokens or tokenize_all(data)
-    train = data["train"]
-    tr_idx, va_idx = validation_split(len(train), c.val_fraction, seed=c.split_seed)
+def split_indices(n_train, c: Config):
+    """The training and validation review indices ``prepare`` uses: the
+    validation split (split_seed), then the subsets when the config asks."""
+    tr_idx, va_idx = validation_split(n_train, c.val_fraction, seed=c.split_seed)
     if c.train_subset is not None:
         tr_idx = np.sort(np.random.default_rng(c.split_seed).choice(tr_idx, size=c.train_subset,
                                                                     replace=False))
     if c.val_subset is not None:
         va_idx = np.sort(np.random.default_rng(c.split_seed + 1).choice(va_idx, size=c.val_subset,
                                                                         replace=False))
+    return tr_idx, va_idx
+
+
+def prepare(data, c: Config, tokens=None):
+    """Split off validation (split_seed), build the vocabulary from the training
+    reviews only, encode and cut. ``tokens`` from :func:`tokenize_all` saves
+    tokenising again."""
+    tokens = tokens or tokenize_all(data)
+    train = data["train"]
+    tr_idx, va_idx = split_indices(len(train), c)
     vocab = Vocabulary([tokens["train"][i] for i in tr_idx], min_freq=c.min_freq,
                        max_size=c.max_vocab)
     enc = lambda split, idx: [cut(vocab.encode(tokens[split][i]), c.max_len, c.truncate)
@@ -699,10 +706,7 @@ def _baselines_job(source, config_dict, threads):
     torch.set_num_threads(threads)
     c = Config(**config_dict)
     data = load_imdb(source)
-    tr_idx = validation_split(len(data["train"]), c.val_fraction, seed=c.split_seed)[0]
-    if c.train_subset is not None:
-        tr_idx = prepare(data, c)["train_index"]
-    return baselines(data, tr_idx)
+    return baselines(data, split_indices(len(data["train"]), c)[0])
 
 
 def _cpus() -> int:
