@@ -20,14 +20,20 @@ PROVENANCE_FIELDS = ("created", "command", "commit", "python", "numpy", "machine
                      "wall_time_s")
 
 
-def current_commit() -> str:
-    """The checkout's git commit, marked when tracked files have uncommitted changes."""
-    root = Path(__file__).resolve().parents[1]
+CODE_PATHS = ("rnn_core", "scripts", "benchmarks", "pyproject.toml", "requirements.txt")
+
+
+def current_commit(root: Path | None = None) -> str:
+    """The checkout's git commit, marked when the code a recorded run can import
+    (``CODE_PATHS``: the library, scripts, benchmarks, the pinned requirements)
+    has uncommitted changes or new files (recorded artifacts aside); edits to
+    chapters or tests do not change a result."""
+    root = Path(__file__).resolve().parents[1] if root is None else Path(root)
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                                 text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=root, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=normal", "--",
+                                *CODE_PATHS, ":(exclude)rnn_core/artifacts"], cwd=root, capture_output=True, text=True).stdout.strip()
         return commit + (" (with uncommitted changes)" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
