@@ -55,7 +55,8 @@ def lstm_cell_backward(da_next, dc_next, cache):
     """Backward of one LSTM step. da_next, dc_next (n_a, m): ∂J/∂a⟨t⟩ (δ) and
     δ_c⟨t⟩, the share of ∂J/∂c⟨t⟩ arriving from step t+1.
 
-    Returns dxt, da_prev, dc_prev, dWf, dbf, dWi, dbi, dWc, dbc, dWo, dbo.
+    Returns dxt, da_prev, dc_prev, dWf, dbf, dWi, dbi, dWc, dbc, dWo, dbo, and
+    dc_total, the whole ∂J/∂c⟨t⟩ (lstm-b-c).
     """
     a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, p = cache
     check_shape("da_next", da_next, a_next.shape, ("n_a", "m"), a_next.dtype)
@@ -78,6 +79,7 @@ def lstm_cell_backward(da_next, dc_next, cache):
     # da_prev, dc_prev: the shares of ∂J/∂a⟨t−1⟩, ∂J/∂c⟨t−1⟩ through step t
     return {
         "dxt": dconcat[n_a:], "da_prev": dconcat[:n_a], "dc_prev": dc_total * ft,
+        "dc_total": dc_total,
         "dWf": dpre_f @ concat.T, "dbf": dpre_f.sum(axis=1, keepdims=True),
         "dWi": dpre_i @ concat.T, "dbi": dpre_i.sum(axis=1, keepdims=True),
         "dWc": dpre_c @ concat.T, "dbc": dpre_c.sum(axis=1, keepdims=True),
@@ -109,10 +111,12 @@ def lstm_forward(x, a0, parameters, c0=None):
     return a, y_pred, c, (caches, x)
 
 
-def lstm_backward(da, caches, dc_last=None):
+def lstm_backward(da, caches, dc_last=None, totals=False):
     """BPTT through the LSTM. da (n_a, m, T_x) upstream on every hidden state;
     dc_last (n_a, m) an optional gradient on the final cell state.
-    -> dx, da0, dc0, dWf, dbf, dWi, dbi, dWc, dbc, dWo, dbo."""
+    -> dx, da0, dc0, dWf, dbf, dWi, dbi, dWc, dbc, dWo, dbo; with totals=True also
+    da_total, dc_total (n_a, m, T_x): the whole ∂J/∂a⟨t⟩ and ∂J/∂c⟨t⟩ at every step
+    (the chapter's split of the gradient into the cell path and the hidden path)."""
     cache_list, x = caches
     a1 = cache_list[0][0]
     check_shape("da", da, (a1.shape[0], a1.shape[1], len(cache_list)), ("n_a", "m", "T_x"),
@@ -121,11 +125,16 @@ def lstm_backward(da, caches, dc_last=None):
     grads = {"dx": np.zeros_like(x)}
     for key in LSTM_GATE_NAMES:
         grads["d" + key] = np.zeros_like(p[key])
+    if totals:
+        grads["da_total"], grads["dc_total"] = np.zeros_like(da), np.zeros_like(da)
     da_prevt = np.zeros_like(a1)
     dc_prevt = np.zeros_like(a1) if dc_last is None else \
         check_shape("dc_last", dc_last, a1.shape, ("n_a", "m"), a1.dtype)
     for t in reversed(range(len(cache_list))):
         step = lstm_cell_backward(da[:, :, t] + da_prevt, dc_prevt, cache_list[t])
+        if totals:
+            grads["da_total"][:, :, t], grads["dc_total"][:, :, t] = \
+                da[:, :, t] + da_prevt, step["dc_total"]
         grads["dx"][:, :, t] = step["dxt"]
         for key in LSTM_GATE_NAMES:
             grads["d" + key] += step["d" + key]
