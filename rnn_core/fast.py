@@ -16,9 +16,10 @@ What makes them fast, while the equations stay those of the cells:
   memory kept from the previous call. A fresh array of a few MB costs one page
   fault per 4 KiB the first time it is written, and on a virtual machine that
   alone can double the time of a layer;
-- threads: the per-step products run on one BLAS thread and the
-  whole-sequence products on at most the CPUs this process may use (the policy
-  of :mod:`rnn_core.threads`; ``rnn_core.set_threads`` overrides it);
+- threads: the per-step products run on the CPUs that are free when the loop
+  starts (one as soon as another process is running) and the whole-sequence
+  products on at most the CPUs this process may use (the policy of
+  :mod:`rnn_core.threads`; ``rnn_core.set_threads`` overrides it);
 - σ(z) = ½ + ½ tanh(z/2): the rows of the sigmoid gates are scaled by ½ once
   per call, so one tanh over all gates of a step computes every gate; and the
   derivative factors that do not depend on the incoming gradient (σ′, 1 − tanh²
@@ -162,7 +163,7 @@ def layer_forward(cell, x, parameters, a0=None, c0=None, mask=None, reverse=Fals
     hw = new("hw", (G, m), dtype)
     tmp = new("tmp", (n_a, m), dtype)
     steps = list(range(T - 1, -1, -1)) if reverse else list(range(T))
-    with per_step():                                           # one BLAS thread per step
+    with per_step():                                           # threads: the free CPUs
         for k, s in enumerate(steps):                          # step s is the (k+1)-th processed
             h_prev, h_new = H[k], H[k + 1]
             np.matmul(Wh, h_prev, out=hw)

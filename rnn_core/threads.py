@@ -7,15 +7,19 @@ A recurrent layer issues two kinds of matrix products:
   threads spin waiting for each other between steps, and when a core is busy
   with anything else (another program, a second notebook kernel, a container
   throttled to one CPU, as on Binder) one product waits for a thread that is
-  not running — a layer can become 20–30× slower. They run on **one** thread.
+  not running — a layer can become 20–30× slower. On an idle machine a second
+  thread helps them (about 10–15% of a layer at T = 100, m = 64, n_a = 128).
+  So they use as many threads as CPUs are **free** right now (below), checked
+  when a layer's loop starts: one as soon as anything else is running.
 - *whole-sequence* products (the input projection of all steps, the weight
   gradients, ∂J/∂x, a dense layer over all steps) are larger: they may use
-  several threads, one per ``WORK_PER_THREAD`` multiply-adds, but never more
-  than :func:`available_cpus` — the CPUs of this process's affinity mask and
-  its cgroup CPU quota (what Binder and Kubernetes set; ``os.cpu_count()``
-  reports the host's cores there) — and, unless set by hand, no more than are
-  free right now: each runnable task of another process (/proc/loadavg's
-  count less this process's running threads) takes one.
+  several threads, one per ``WORK_PER_THREAD`` multiply-adds.
+
+Neither kind uses more than :func:`available_cpus` — the CPUs of this
+process's affinity mask and its cgroup CPU quota (what Binder and Kubernetes
+set; ``os.cpu_count()`` reports the host's cores there) — and, unless set by
+hand, no more than are free right now: each runnable task of another process
+(/proc/loadavg's count less this process's running threads) takes one.
 
 The policy uses threadpoolctl (as scikit-learn does) on numpy's BLAS, and is
 entered once around each loop, not once per step (switching costs a few µs).
@@ -24,8 +28,9 @@ Without threadpoolctl installed it does nothing.
 Override it with one call, for the rest of the session or, as a context
 manager, for a block::
 
-    rnn_core.set_threads(4)              # whole-sequence products: 4 threads
+    rnn_core.set_threads(4)              # up to 4 threads, whatever else runs
     with rnn_core.set_threads(1): ...    # everything on one thread, then restore
+    rnn_core.set_threads(None, step=1)   # per-step products on one thread only
     rnn_core.set_threads(None)           # back to automatic
     rnn_core.set_threads(enabled=False)  # leave numpy's BLAS untouched
 
@@ -152,7 +157,7 @@ class _Policy:
     def __init__(self):
         self.enabled = True
         self.sequence = None          # None: automatic
-        self.step = 1
+        self.step = None              # None: as sequence when set, else automatic
         self._libs = None
         self._auto = None
 
@@ -175,7 +180,7 @@ class _Policy:
         """The BLAS thread count for 'step' or 'sequence' products, or None (leave as is)."""
         if not self.enabled or not self.libs():
             return None
-        if kind == "step":
+        if kind == "step" and self.step is not None:
             return self.step
         if self.sequence is not None:
             return self.sequence
@@ -227,7 +232,8 @@ class _Limit:
 
 
 def per_step():
-    """Context for the per-step (sequential) products: one thread by default."""
+    """Context for the per-step (sequential) products: the free CPUs, one as
+    soon as another process is running."""
     return _Limit("step")
 
 
@@ -265,26 +271,25 @@ class _Settings:
 
 def thread_settings():
     """The policy in force: {'enabled', 'sequence', 'step', 'available_cpus'};
-    'sequence' is the thread count whole-sequence products use (automatic or set)."""
+    'sequence' and 'step' are the thread counts the two kinds of product would
+    use now (automatic or set)."""
     _POLICY.libs()
     return {"enabled": _POLICY.enabled,
             "sequence": _POLICY.threads("sequence") if _POLICY.enabled else None,
-            "step": _POLICY.step if _POLICY.enabled else None,
+            "step": _POLICY.threads("step") if _POLICY.enabled else None,
             "available_cpus": available_cpus()}
 
 
-def set_threads(n=None, *, step=1, enabled=True):
-    """Set the fast layers' BLAS threads: ``n`` for whole-sequence products
-    (None: automatic, the BLAS default capped by :func:`available_cpus`),
-    ``step`` for the per-step recurrent products (1 unless you know better),
-    ``enabled=False`` to leave numpy's BLAS as it is. Use it as a plain call or
-    as a context manager (``with set_threads(1): ...``) to restore the previous
-    settings afterwards."""
+def set_threads(n=None, *, step=None, enabled=True):
+    """Set the fast layers' BLAS threads: ``n`` for every product (None:
+    automatic, the BLAS default capped by :func:`available_cpus` and by the CPUs
+    free right now), ``step`` for the per-step recurrent products alone (None:
+    as ``n``), ``enabled=False`` to leave numpy's BLAS as it is. Use it as a
+    plain call or as a context manager (``with set_threads(1): ...``) to
+    restore the previous settings afterwards."""
     for name, value in (("n", n), ("step", step)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ValueError(f"{name} must be a positive integer (threads) or None, got {value!r}")
-    if step is None:
-        raise ValueError("step must be a positive integer (threads), got None")
     previous = {"enabled": _POLICY.enabled, "sequence": _POLICY.sequence, "step": _POLICY.step}
     _POLICY.enabled, _POLICY.sequence, _POLICY.step = bool(enabled), n, step
     return _Settings(previous)

@@ -91,17 +91,20 @@ class RecordingNumpy:
         return np.matmul(a, b, *args, **kwargs)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
-def test_per_step_products_run_on_one_thread_and_the_rest_on_the_policy(cell, monkeypatch):
+def _spy_layer(cell, monkeypatch, free=None, usable=2):
+    """Run one layer forward and backward with BLAS on 2 threads; return the
+    thread counts of its per-step and of its whole-sequence products."""
     n_x, n_a, m, T = 3, 5, 7, 6          # m differs from every other dimension
     rng = np.random.default_rng(0)
     p = random_cell_parameters(rng, cell, n_x, n_a)
     x, da = rng.standard_normal((n_x, m, T)), rng.standard_normal((n_a, m, T))
     spy = RecordingNumpy()
     monkeypatch.setattr(fast, "np", spy)
+    monkeypatch.setattr(threads, "available_cpus", lambda *a, **k: usable)
     monkeypatch.setattr(threads, "_POLICY", threads._Policy())     # found afresh, in this test
-    # BLAS starts on 2 threads (whatever this machine's default), whole-sequence products on 2
-    with threadpoolctl.threadpool_limits(2, user_api="blas"), set_threads(2):
+    if free is not None:
+        monkeypatch.setattr(threads, "_free_cpus", lambda n: min(n, free))
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
         assert blas_threads() == 2
         _, _, cache = fast.layer_forward(cell, x, p)
         fast.layer_backward(da, cache)
@@ -109,8 +112,19 @@ def test_per_step_products_run_on_one_thread_and_the_rest_on_the_policy(cell, mo
     per_step = lambda shape: len(shape) == 2 and shape[1] == m       # Wh @ a⟨t−1⟩, Whᵀ @ ∂gates
     step = [t for shape, t in spy.calls if per_step(shape)]
     whole = [t for shape, t in spy.calls if not per_step(shape)]
-    assert len(step) == 2 * T and step == [1] * (2 * T)
-    assert len(whole) == 4 and whole == [2] * 4          # input projection, dWh, dWx, dx
+    assert len(step) == 2 * T and len(whole) == 4        # input projection, dWh, dWx, dx
+    return step, whole
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_per_step_products_use_the_free_cpus_and_one_beside_a_busy_process(cell, monkeypatch):
+    step, whole = _spy_layer(cell, monkeypatch, free=2)             # idle: both CPUs
+    assert set(step) == {2}
+    assert set(whole) == {1}            # these tiny products are below WORK_PER_THREAD
+    step, whole = _spy_layer(cell, monkeypatch, free=1)             # one CPU busy elsewhere
+    assert set(step) == {1} and set(whole) == {1}
+    step, _ = _spy_layer(cell, monkeypatch, free=2, usable=1)       # a 1-CPU quota (Binder)
+    assert set(step) == {1}
 
 
 def test_set_threads_overrides_and_restores(monkeypatch):
@@ -121,6 +135,10 @@ def test_set_threads_overrides_and_restores(monkeypatch):
     monkeypatch.setattr(fast, "np", spy)
     monkeypatch.setattr(threads, "_POLICY", threads._Policy())     # found afresh, in this test
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        with set_threads(2):                             # every product on 2 threads
+            fast.layer_backward(da, fast.layer_forward("lstm", x, p)[2])
+        assert {t for _, t in spy.calls} == {2}
+        spy.calls.clear()
         with set_threads(1, step=2):                     # both kinds overridden
             assert rnn_core.thread_settings()["sequence"] == 1
             fast.layer_backward(da, fast.layer_forward("lstm", x, p)[2])
@@ -131,8 +149,9 @@ def test_set_threads_overrides_and_restores(monkeypatch):
         with set_threads(enabled=False):                 # the policy off: BLAS's own setting
             fast.layer_backward(da, fast.layer_forward("lstm", x, p)[2])
         assert {t for _, t in spy.calls} == {2}
-    assert rnn_core.thread_settings()["step"] == 1       # the defaults are back
-    assert threads._POLICY.sequence is None and threads._POLICY.enabled
+    # the defaults are back
+    assert threads._POLICY.sequence is None and threads._POLICY.step is None
+    assert threads._POLICY.enabled
 
 
 def test_automatic_whole_sequence_threads_never_exceed_the_usable_cpus(monkeypatch):
