@@ -217,7 +217,8 @@ def record(cell, T, n_a, steps, seeds, name, directory=None, learning_rate=0.01,
     return save_artifact(name, data, directory=ARTIFACTS if directory is None else directory)
 
 
-def main(argv=None):
+def parser():
+    """The command line of ``python -m rnn_core.gate_story``."""
     import argparse
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cell", choices=CELLS, default="gru")
@@ -228,7 +229,11 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--name", default=None, help="artifact file (default gate_story_CELL_TT.json)")
     parser.add_argument("--dir", default=None, help="where to write it (default rnn_core/artifacts)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
     name = args.name or f"gate_story_{args.cell}_T{args.T}.json"
     path = record(args.cell, args.T, args.n_a, args.steps, args.seeds, name, args.dir,
                   args.learning_rate, argv)

@@ -108,7 +108,6 @@ def test_gate_statistics_of_a_short_training(cell):
 RECORD = ARTIFACTS / "gate_story_gru_T100.json"
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(not RECORD.exists(), reason="no recorded GRU gate story")
 def test_recorded_gru_gate_story_reruns():
     """Re-run the record's first entry: the same statistics (to 1e-6 relative:
@@ -116,6 +115,12 @@ def test_recorded_gru_gate_story_reruns():
     data = json.loads(RECORD.read_text())
     assert "with uncommitted changes" not in data["provenance"]["commit"]
     c, run = data["config"], data["runs"][0]
+    command = data["provenance"]["command"].split()
+    assert command[:3] == ["python", "-m", "rnn_core.gate_story"]
+    args = gs.parser().parse_args(command[3:])
+    assert (args.cell, args.T, args.n_a, args.steps, args.learning_rate, args.seeds) == \
+        (c["cell"], c["T"], c["n_a"], c["steps"], c["learning_rate"], c["seeds"])
+    assert [r["seed"] for r in data["runs"]] == c["seeds"]
     model, _ = gs.train_adding(c["cell"], c["T"], c["n_a"], run["seed"], c["steps"],
                                learning_rate=c["learning_rate"])
     again = gs.gate_statistics(c["cell"], model, c["T"], m=c["test"]["m"], seed=c["test"]["seed"])
