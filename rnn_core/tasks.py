@@ -7,8 +7,8 @@
 * Copy memory (Arjovsky, Shah & Bengio 2016): ten symbols from {1..8}, then
   T blanks with a delimiter at the last of them, then ten more blanks; the
   target is blank everywhere except the last ten steps, which must repeat
-  the ten symbols. Answering blank, then a uniform guess, costs
-  10·ln 8 / (T + 20) nats per step.
+  the ten symbols (``length`` sets how many). Answering blank, then a
+  uniform guess, costs 10·ln 8 / (T + 20) nats per step and recalls 1/8.
 * Embedded Reber grammar (Hochreiter & Schmidhuber 1997): strings
   B T <Reber> T E or B P <Reber> P E; the second-to-last symbol repeats the
   second, however long the embedded string. A model that has not remembered
@@ -45,13 +45,16 @@ def adding_problem(T, m, rng):
 
 
 COPY_SYMBOLS, COPY_BLANK, COPY_DELIMITER, COPY_LENGTH = 8, 0, 9, 10
+COPY_BASELINE_RECALL = 1 / COPY_SYMBOLS       # a uniform guess among the symbols
+REBER_BASELINE_ACCURACY = 0.5                  # a guess between T and P
 
 
-def copy_memory(T, m, rng):
-    """ids (m, T + 20) over 10 tokens (0 blank, 1–8 symbols, 9 delimiter);
-    targets (m, T + 20): blank, then the ten symbols in the last ten steps."""
+def copy_memory(T, m, rng, length=COPY_LENGTH):
+    """ids (m, T + 2·length) over 10 tokens (0 blank, 1–8 symbols, 9 delimiter);
+    targets (m, T + 2·length): blank, then the ``length`` symbols in the last
+    ``length`` steps (ten by default; the showdown copies fewer)."""
     T, m = check_positive_int("T", T), check_positive_int("m", m)
-    L = COPY_LENGTH
+    L = check_positive_int("length", length)
     symbols = rng.integers(1, COPY_SYMBOLS + 1, (m, L))
     ids = np.full((m, T + 2 * L), COPY_BLANK)
     ids[:, :L] = symbols
@@ -61,9 +64,10 @@ def copy_memory(T, m, rng):
     return ids, targets
 
 
-def copy_memory_baseline(T):
+def copy_memory_baseline(T, length=COPY_LENGTH):
     """Cross-entropy per step of answering blank, then uniformly among the 8 symbols."""
-    return COPY_LENGTH * np.log(COPY_SYMBOLS) / (check_positive_int("T", T) + 2 * COPY_LENGTH)
+    L = check_positive_int("length", length)
+    return L * np.log(COPY_SYMBOLS) / (check_positive_int("T", T) + 2 * L)
 
 
 REBER_SYMBOLS = "BTSXPVE"
