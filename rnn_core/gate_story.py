@@ -34,10 +34,12 @@ def _check_cell(cell):
 
 
 def train_adding(cell, T, n_a, seed, steps, *, batch=64, learning_rate=0.01, clip_norm=1.0,
-                 forget_bias=1.0, progress=False):
+                 forget_bias=1.0, keep_bias=None, progress=False):
     """Train ``cell`` (n_a units, a linear read-out of the final state, MSE) on
     the adding problem of length T with Adam, ``steps`` batches of ``batch``.
     Data: default_rng(seed); weights: default_rng(seed + 1) (read-out: seed).
+    ``keep_bias``: if given, the initial bias of the keeping gate (bz of the GRU,
+    bf of the LSTM, replacing ``forget_bias``) in every unit.
     Returns (model, history)."""
     _check_cell(cell)
     T, n_a = check_positive_int("T", T), check_positive_int("n_a", n_a)
@@ -46,6 +48,8 @@ def train_adding(cell, T, n_a, seed, steps, *, batch=64, learning_rate=0.01, cli
     model = SequenceModel(None, Recurrent(cell, 2, n_a, np.random.default_rng(seed + 1),
                                           forget_bias=forget_bias),
                           1, head="last", loss="mse", seed=seed)
+    if keep_bias is not None:
+        model.parameters["rnn.l0." + ("bz" if cell == "gru" else "bf")][:] = float(keep_bias)
     history = train(model, model.parameters, Adam(learning_rate),
                     (adding_problem(T, batch, rng) for _ in range(steps)), clip_norm=clip_norm,
                     progress=progress, desc=f"{cell.upper()} on the adding problem, seed {seed}")
@@ -189,7 +193,8 @@ def gate_statistics(cell, model, T, *, m=1000, seed=7):
     return out
 
 
-def record(cell, T, n_a, steps, seeds, name, directory=None, learning_rate=0.01, argv=None):
+def record(cell, T, n_a, steps, seeds, name, directory=None, learning_rate=0.01, argv=None,
+           keep_bias=None):
     """Train one network per seed and save their gate_statistics with provenance
     as an artifact ``name`` (JSON). Returns the path."""
     import sys
@@ -200,7 +205,8 @@ def record(cell, T, n_a, steps, seeds, name, directory=None, learning_rate=0.01,
     runs = []
     for seed in seeds:
         t0 = time.perf_counter()
-        model, history = train_adding(cell, T, n_a, seed, steps, learning_rate=learning_rate)
+        model, history = train_adding(cell, T, n_a, seed, steps, learning_rate=learning_rate,
+                                      keep_bias=keep_bias)
         stats = gate_statistics(cell, model, T)
         runs.append({"seed": seed, "seconds": round(time.perf_counter() - t0, 1),
                      "final_train_loss": float(np.mean(history["loss"][-50:])), **stats})
@@ -208,7 +214,8 @@ def record(cell, T, n_a, steps, seeds, name, directory=None, learning_rate=0.01,
               f"{runs[-1]['seconds']} s", flush=True)
     from .artifacts import cpu_name
     config = {"cell": cell, "T": T, "n_a": n_a, "steps": steps, "batch": 64,
-              "learning_rate": learning_rate, "clip_norm": 1.0, "seeds": list(seeds),
+              "learning_rate": learning_rate, "clip_norm": 1.0, "keep_bias": keep_bias,
+              "seeds": list(seeds),
               "test": {"m": 1000, "seed": 7}}
     data = {"provenance": provenance(["python", "-m", "rnn_core.gate_story"]
                                      + list(sys.argv[1:] if argv is None else argv),
@@ -227,6 +234,8 @@ def parser():
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--learning-rate", type=float, default=0.01)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--keep-bias", type=float, default=None,
+                        help="initial bias of the keeping gate (bz / bf) in every unit")
     parser.add_argument("--name", default=None, help="artifact file (default gate_story_CELL_TT.json)")
     parser.add_argument("--dir", default=None, help="where to write it (default rnn_core/artifacts)")
     return parser
@@ -236,7 +245,7 @@ def main(argv=None):
     args = parser().parse_args(argv)
     name = args.name or f"gate_story_{args.cell}_T{args.T}.json"
     path = record(args.cell, args.T, args.n_a, args.steps, args.seeds, name, args.dir,
-                  args.learning_rate, argv)
+                  args.learning_rate, argv, args.keep_bias)
     print("wrote", path)
     return path
 

@@ -105,14 +105,24 @@ def test_gate_statistics_of_a_short_training(cell):
         assert "a_corr_first_end" in s and "a_r2_sum_end" in s
 
 
-RECORD = ARTIFACTS / "gate_story_gru_T100.json"
+@pytest.mark.parametrize("cell", gs.CELLS)
+def test_keep_bias_sets_the_keeping_gates_initial_bias(cell):
+    model, _ = gs.train_adding(cell, 10, 4, 0, 1, learning_rate=1e-12, keep_bias=3.0)
+    name = "rnn.l0." + ("bz" if cell == "gru" else "bf")
+    np.testing.assert_allclose(model.parameters[name], 3.0, rtol=0, atol=1e-9)
+    model, _ = gs.train_adding(cell, 10, 4, 0, 1, learning_rate=1e-12)
+    np.testing.assert_allclose(model.parameters[name], 0.0 if cell == "gru" else 1.0,
+                               rtol=0, atol=1e-9)
 
 
-@pytest.mark.skipif(not RECORD.exists(), reason="no recorded GRU gate story")
-def test_recorded_gru_gate_story_reruns():
+RECORDS = sorted(ARTIFACTS.glob("gate_story_gru_*.json"))
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=[r.name for r in RECORDS])
+def test_recorded_gru_gate_story_reruns(record):
     """Re-run the record's first entry: the same statistics (to 1e-6 relative:
     the same float64 computation, only BLAS summation order may differ)."""
-    data = json.loads(RECORD.read_text())
+    data = json.loads(record.read_text())
     assert "with uncommitted changes" not in data["provenance"]["commit"]
     c, run = data["config"], data["runs"][0]
     command = data["provenance"]["command"].split()
@@ -120,9 +130,10 @@ def test_recorded_gru_gate_story_reruns():
     args = gs.parser().parse_args(command[3:])
     assert (args.cell, args.T, args.n_a, args.steps, args.learning_rate, args.seeds) == \
         (c["cell"], c["T"], c["n_a"], c["steps"], c["learning_rate"], c["seeds"])
+    assert args.keep_bias == c.get("keep_bias")
     assert [r["seed"] for r in data["runs"]] == c["seeds"]
     model, _ = gs.train_adding(c["cell"], c["T"], c["n_a"], run["seed"], c["steps"],
-                               learning_rate=c["learning_rate"])
+                               learning_rate=c["learning_rate"], keep_bias=c.get("keep_bias"))
     again = gs.gate_statistics(c["cell"], model, c["T"], m=c["test"]["m"], seed=c["test"]["seed"])
     for key, value in again.items():
         if isinstance(value, float):
