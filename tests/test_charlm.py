@@ -114,18 +114,24 @@ def _chapter_streams():
     return corpus_streams()
 
 
+def _rerun_first_evaluation(config, cell, seed):
+    """The first curve point (after eval_every steps) of ``cell`` trained with a
+    record's config and ``seed``, by today's code."""
+    from rnn_core.charlm import train_language_model
+    vocab, train_stream, val_stream = _chapter_streams()
+    _, curve = train_language_model(cell, train_stream, val_stream, vocab.size, progress=False,
+                                    max_steps=config["eval_every"], **dict(config, seed=seed))
+    return curve
+
+
 def test_recorded_long_run_first_entry_reruns():
     """Today's code reproduces the record's first evaluation (vanilla RNN after
     eval_every steps). Same code and data; only the BLAS summation order may
     differ with the thread count, which 200 Adam steps amplify to far below the
     rel 1e-6 allowed (the recorded value is quoted at 2 decimals)."""
     from rnn_core.artifacts import load_artifact
-    from rnn_core.charlm import train_language_model
     record = load_artifact("charlm_long.json")
-    config = record["config"]
-    vocab, train_stream, val_stream = _chapter_streams()
-    _, curve = train_language_model("rnn", train_stream, val_stream, vocab.size, progress=False,
-                                    max_steps=config["eval_every"], **config)
+    curve = _rerun_first_evaluation(record["config"], "rnn", record["config"]["seed"])
     assert curve["step"] == record["curves"]["rnn"]["step"][:1]
     assert curve["val"][0] == pytest.approx(record["curves"]["rnn"]["val"][0], rel=1e-6)
     assert curve["train"][0] == pytest.approx(record["curves"]["rnn"]["train"][0], rel=1e-6)
@@ -136,18 +142,57 @@ def test_recorded_seeds_are_complete_and_their_first_entry_reruns():
     commit; its first evaluation (vanilla RNN, seed 1) re-run with today's code
     (tolerance as above)."""
     from rnn_core.artifacts import load_artifact
-    from rnn_core.charlm import LONG_RUN, train_language_model
+    from rnn_core.charlm import LONG_RUN
     record = load_artifact("charlm_seeds.json")
     assert "uncommitted" not in record["provenance"]["commit"]
     config = record["config"]
     assert config == {**LONG_RUN, "epochs": 1, "seed": [1, 2]}
-    vocab, train_stream, val_stream = _chapter_streams()
-    per_epoch = len(list(chunk_batches(train_stream, config["m"], config["k"])))
+    per_epoch = len(list(chunk_batches(_chapter_streams()[1], config["m"], config["k"])))
     for cell in ("rnn", "gru", "lstm"):
         assert sorted(record["curves"][cell]) == ["1", "2"]
         assert all(c["step"][-1] == per_epoch for c in record["curves"][cell].values())
     first = record["curves"]["rnn"]["1"]
-    _, curve = train_language_model("rnn", train_stream, val_stream, vocab.size, progress=False,
-                                    max_steps=config["eval_every"], **dict(config, seed=1))
+    curve = _rerun_first_evaluation(config, "rnn", 1)
     assert curve["step"] == first["step"][:1]
     assert curve["val"][0] == pytest.approx(first["val"][0], rel=1e-6)
+
+
+def test_recorded_long_seeds_are_complete_and_from_a_clean_commit():
+    """charlm_long_seeds.json: seeds 1 and 2 of the long run (LONG_RUN's passes),
+    every curve complete and evaluated at the same steps as seed 0's record; its
+    first pass is charlm_seeds.json's one-pass run (same code, same seeds: equal
+    up to BLAS summation order, rel 1e-6 as above)."""
+    from rnn_core.artifacts import load_artifact
+    from rnn_core.charlm import LONG_RUN
+    record, one_pass = load_artifact("charlm_long_seeds.json"), load_artifact("charlm_seeds.json")
+    prov = record["provenance"]
+    assert "uncommitted" not in prov["commit"] and len(prov["commit"]) == 40
+    assert prov["cpu"] and prov["wall_time_s"] > 0
+    assert prov["command"] == ("python -m rnn_core.charlm --seeds 1 2 "
+                               "--name charlm_long_seeds.json")
+    assert record["config"] == {**LONG_RUN, "seed": [1, 2]}
+    seed0 = load_artifact("charlm_long.json")["curves"]
+    per_epoch = len(list(chunk_batches(_chapter_streams()[1], LONG_RUN["m"], LONG_RUN["k"])))
+    for cell in ("rnn", "gru", "lstm"):
+        assert sorted(record["curves"][cell]) == ["1", "2"]
+        for seed, curve in record["curves"][cell].items():
+            assert curve["step"] == seed0[cell]["step"]
+            assert curve["step"][-1] == LONG_RUN["epochs"] * per_epoch
+            assert len(curve["train"]) == len(curve["val"]) == len(curve["step"])
+            first_pass = one_pass["curves"][cell][seed]
+            n = len(first_pass["val"])
+            assert curve["step"][:n] == first_pass["step"]
+            np.testing.assert_allclose(curve["val"][:n], first_pass["val"], rtol=1e-6)
+
+
+def test_recorded_long_seeds_first_entry_reruns():
+    """Today's code reproduces the first evaluation of the LSTM, seed 2, in
+    charlm_long_seeds.json (the other records re-run the vanilla RNN; tolerance
+    as above)."""
+    from rnn_core.artifacts import load_artifact
+    record = load_artifact("charlm_long_seeds.json")
+    first = record["curves"]["lstm"]["2"]
+    curve = _rerun_first_evaluation(record["config"], "lstm", 2)
+    assert curve["step"] == first["step"][:1]
+    assert curve["val"][0] == pytest.approx(first["val"][0], rel=1e-6)
+    assert curve["train"][0] == pytest.approx(first["train"][0], rel=1e-6)
