@@ -19,8 +19,13 @@ work; a floor above 1 means no numpy layer can. The numpy layer reuses a
 Workspace from call to call, as ``rnn_core.Recurrent`` does in training, and
 runs under rnn_core's thread policy (rnn_core/threads.py); *policy* is its time
 divided by the same layer's with the policy switched off (numpy's BLAS on its
-default thread count everywhere), the policy's cost or gain. All four are
-timed in alternating blocks so that a noisy machine slows them alike. Set the
+default thread count everywhere), the policy's cost or gain. *BLAS* is the
+numpy layer's products divided by the same products issued with torch.mm on
+torch's threads (torch's MKL/oneDNN against numpy's OpenBLAS), and *rest* the
+numpy layer's time outside its products divided by torch's outside the same
+products (element-wise work, autograd and Python overhead): which side of a
+gap is the BLAS. All five are timed in alternating blocks so that a noisy
+machine slows them alike. Set the
 thread count with OPENBLAS_NUM_THREADS / OMP_NUM_THREADS (default: the CPUs
 this process may use).
 
@@ -127,6 +132,34 @@ def products_only(cell, T, m, n_x, n_a, dtype, rng):
     return run
 
 
+def torch_products_only(cell, T, m, n_x, n_a, tdtype):
+    """The same matrix products as :func:`products_only`, same shapes and
+    ``out=`` buffers, issued with torch.mm on torch's threads: how much of a
+    gap between the layers is the BLAS (torch's MKL or oneDNN against numpy's
+    OpenBLAS) rather than everything else."""
+    G = GATES[cell] * n_a
+    g = torch.Generator().manual_seed(0)
+    r = lambda *shape: torch.randn(*shape, generator=g, dtype=tdtype)
+    Wx, Wh = r(G, n_x + 1), r(G, n_a)
+    WhT, WxT = Wh.t().contiguous(), Wx[:, :n_x].t().contiguous()
+    X1, h, hw = r(T, n_x + 1, m), torch.ones(n_a, m, dtype=tdtype), torch.empty(G, m, dtype=tdtype)
+    P, dG = torch.empty(T, G, m, dtype=tdtype), r(T, G, m)
+    dGf, Hf, Xf = r(G, T * m), r(n_a, T * m), r(n_x + 1, T * m)
+    dX = torch.empty(n_x, T * m, dtype=tdtype)
+
+    def run():
+        with torch.no_grad():
+            torch.matmul(Wx, X1, out=P)
+            for t in range(T):
+                torch.mm(Wh, h, out=hw)
+            for t in range(T):
+                torch.mm(WhT, dG[t], out=h)
+            dGf @ Hf.t()
+            dGf @ Xf.t()
+            torch.mm(WxT, dGf, out=dX)
+    return run
+
+
 def matmul_peak(dtype, n=1024, repeats=7):
     a = np.random.default_rng(0).standard_normal((n, n)).astype(dtype)
     a @ a
@@ -210,7 +243,8 @@ def run(quick=False, sizes=SIZES, dtypes=tuple(DTYPES), busy=None):
 
                 repeats = 5 if quick else (20 if T * m > 100 else 200)
                 products = products_only(cell, T, m, n_x, n_a, dtype, rng)
-                fns = (ours, theirs, products, ours_without_policy)
+                torch_products = torch_products_only(cell, T, m, n_x, n_a, tdtype)
+                fns = (ours, theirs, products, ours_without_policy, torch_products)
                 states = (False,) if busy is None else (True, False)
                 before = None if busy is None else [
                     (lambda on=on: busy.send_signal(signal.SIGCONT if on else signal.SIGSTOP))
@@ -220,16 +254,18 @@ def run(quick=False, sizes=SIZES, dtypes=tuple(DTYPES), busy=None):
                     busy.send_signal(signal.SIGCONT)
                 t_floor = flops(cell, T, m, n_x, n_a) / peak
                 for k, contention in enumerate(states):
-                    t_np, t_torch, t_products, t_off = medians[4 * k:4 * k + 4]
+                    t_np, t_torch, t_products, t_off, t_tp = medians[5 * k:5 * k + 5]
                     rows.append(dict(dtype=np.dtype(dtype).name, size=name, T=T, m=m, n_x=n_x,
                                      n_a=n_a, cell=cell, numpy_s=t_np, torch_s=t_torch,
                                      products_s=t_products, floor_s=t_floor,
-                                     numpy_without_policy_s=t_off, contention=contention))
+                                     numpy_without_policy_s=t_off, torch_products_s=t_tp,
+                                     contention=contention))
                     print(f"{np.dtype(dtype).name:8s} {name:42s} {cell:5s}"
                           f"{' busy' if contention else ''} numpy {t_np * 1e3:8.3f} ms"
                           f"  torch {t_torch * 1e3:8.3f} ms  ratio {t_np / t_torch:5.2f}"
                           f"  peak {100 * t_floor / t_np:5.1f}%  products {t_products / t_torch:5.2f}"
-                          f"  floor {t_floor / t_torch:5.2f}  policy {t_np / t_off:5.2f}",
+                          f"  floor {t_floor / t_torch:5.2f}  policy {t_np / t_off:5.2f}"
+                          f"  BLAS {t_products / t_tp:5.2f}  rest {(t_np - t_products) / max(t_torch - t_tp, 1e-9):5.2f}",
                           flush=True)
     return rows, peaks
 
