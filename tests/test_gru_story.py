@@ -115,10 +115,12 @@ def test_keep_bias_sets_the_keeping_gates_initial_bias(cell):
                                rtol=0, atol=1e-9)
 
 
-RECORDS = sorted(ARTIFACTS.glob("gate_story_gru_*.json"))
+# the first record re-runs in every test session, the others with the slow tests
+RECORDS = [pytest.param(r, id=r.name, marks=() if i == 0 else pytest.mark.slow)
+           for i, r in enumerate(sorted(ARTIFACTS.glob("gate_story_gru_*.json")))]
 
 
-@pytest.mark.parametrize("record", RECORDS, ids=[r.name for r in RECORDS])
+@pytest.mark.parametrize("record", RECORDS)
 def test_recorded_gru_gate_story_reruns(record):
     """Re-run the record's first entry: the same statistics (to 1e-6 relative:
     the same float64 computation, only BLAS summation order may differ)."""
