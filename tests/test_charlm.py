@@ -81,6 +81,15 @@ def test_networks_and_ngrams_score_the_same_targets(L, m, k):
         assert lm.perplexity(val, old, row_starts) != pytest.approx(expected, rel=1e-12)
 
 
+def test_ngram_row_starts_default_to_perplexitys_rows():
+    """The chapter gives the n-gram models chunk_coverage(len(val_stream))[1] as row
+    starts while train_language_model scores with perplexity's default m: the
+    defaults must agree, or the two would no longer see the same history."""
+    import inspect
+    assert inspect.signature(chunk_coverage).parameters["m"].default == \
+        inspect.signature(perplexity).parameters["m"].default
+
+
 def test_training_batches_are_unchanged():
     stream = _stream(203)
     batches = list(chunk_batches(stream, 4, 7))
