@@ -48,7 +48,7 @@ CONFIG = {
     "copy": {"lengths": [5, 10, 20, 40], "copy_length": 5, "parameters": 5800, "batch": 64,
              "steps": 1000},
     "reber": {"lengths": [None], "parameters": 4000, "batch": 64, "steps": 400},
-    "learning_rates": [0.003, 0.01, 0.03],
+    "learning_rates": [0.001, 0.003, 0.01, 0.03, 0.1],
     "clip_norm": 1.0,
     "seeds": [0, 1, 2],
     "tuning_seed": 0,
