@@ -19,6 +19,7 @@ from .activations import log_softmax, softmax
 from .validation import check_positive_float, check_positive_int
 
 END = "\n"      # ends every name; the model also reads it as "a name starts now"
+TRAIN_WINDOW = 50   # a curve's training perplexity: over the last TRAIN_WINDOW training losses
 
 
 def load_surnames() -> list[str]:
@@ -163,7 +164,7 @@ def train_language_model(cell, train_stream, val_stream, vocab_size, *, embed=16
     validation perplexity is measured; ``on_eval(model, steps, curve)`` is
     called after it. ``max_steps`` stops training after that many steps (and
     evaluates there). Returns (model, curve) with curve = {"step", "train"
-    (perplexity of the last 50 training losses), "val"} lists."""
+    (perplexity of the last TRAIN_WINDOW training losses), "val"} lists."""
     from .layers import Embedding, Recurrent, SequenceModel
     from .optim import Adam
     from .training import train
@@ -191,7 +192,7 @@ def train_language_model(cell, train_stream, val_stream, vocab_size, *, embed=16
                             clip_norm=clip, desc=f"{cell} epoch {epoch + 1}", progress=progress)
             steps += len(history["loss"])
             curve["step"].append(steps)
-            curve["train"].append(float(np.exp(np.mean(history["loss"][-50:]))))
+            curve["train"].append(float(np.exp(np.mean(history["loss"][-TRAIN_WINDOW:]))))
             curve["val"].append(perplexity(model, val_stream))
             if on_eval is not None:
                 on_eval(model, steps, curve)
