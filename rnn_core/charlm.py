@@ -212,10 +212,11 @@ def corpus_streams():
 
 
 def record_long_run(argv=None):
-    """python -m rnn_core.charlm [--epochs E] [--seeds S ...] [--name NAME]: the
-    chapter's three networks trained for LONG_RUN["epochs"] passes (one run per
-    seed), their learning curves written with provenance to
-    rnn_core/artifacts/NAME (default charlm_long.json)."""
+    """python -m rnn_core.charlm [--epochs E] [--seeds S ...] [--lr LR] [--cells C ...]
+    [--name NAME]: the chapter's networks (default all three cells) trained for
+    LONG_RUN["epochs"] passes (one run per seed; LONG_RUN's learning rate unless
+    --lr), their learning curves written with provenance to rnn_core/artifacts/NAME
+    (default charlm_long.json)."""
     import argparse
     import time
 
@@ -224,15 +225,18 @@ def record_long_run(argv=None):
     parser.add_argument("--epochs", type=int, default=LONG_RUN["epochs"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[LONG_RUN["seed"]],
                         help="one run per seed; more than one: curves[cell][str(seed)]")
+    parser.add_argument("--lr", type=float, default=LONG_RUN["lr"])
+    parser.add_argument("--cells", nargs="+", default=["rnn", "gru", "lstm"],
+                        choices=["rnn", "gru", "lstm"])
     parser.add_argument("--name", default="charlm_long.json")
     args = parser.parse_args(argv)
-    config = dict(LONG_RUN, epochs=args.epochs)
+    config = dict(LONG_RUN, epochs=args.epochs, lr=args.lr)
     if len(args.seeds) > 1:
         config["seed"] = args.seeds
     commit, start = current_commit(), time.time()
     vocab, train_stream, val_stream = corpus_streams()
     curves = {}
-    for cell in ("rnn", "gru", "lstm"):
+    for cell in args.cells:
         for seed in args.seeds:
             _, curve = train_language_model(cell, train_stream, val_stream, vocab.size,
                                             progress=False, **dict(config, seed=seed))
