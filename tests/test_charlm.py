@@ -205,3 +205,31 @@ def test_recorded_long_seeds_first_entry_reruns():
     assert curve["step"] == first["step"][:1]
     assert curve["val"][0] == pytest.approx(first["val"][0], rel=1e-6)
     assert curve["train"][0] == pytest.approx(first["train"][0], rel=1e-6)
+
+
+def test_recorded_gru_at_twice_the_learning_rate_is_complete_and_reruns():
+    """charlm_gru_lr.json: the GRU alone at twice LONG_RUN's learning rate, seeds 0, 1
+    and 2, LONG_RUN's passes, from a clean commit, evaluated at the same steps as the
+    other long records; its first evaluation (seed 0) re-run with today's code
+    (tolerance as above)."""
+    from rnn_core.artifacts import load_artifact
+    from rnn_core.charlm import LONG_RUN
+    record = load_artifact("charlm_gru_lr.json")
+    prov = record["provenance"]
+    assert "uncommitted" not in prov["commit"] and len(prov["commit"]) == 40
+    assert prov["cpu"] and prov["wall_time_s"] > 0
+    assert prov["command"] == ("python -m rnn_core.charlm --cells gru --lr 0.01 "
+                               "--seeds 0 1 2 --name charlm_gru_lr.json")
+    config = record["config"]
+    assert config == {**LONG_RUN, "lr": 2 * LONG_RUN["lr"], "seed": [0, 1, 2]}
+    seed0 = load_artifact("charlm_long.json")["curves"]["gru"]
+    assert sorted(record["curves"]) == ["gru"]
+    assert sorted(record["curves"]["gru"]) == ["0", "1", "2"]
+    for curve in record["curves"]["gru"].values():
+        assert curve["step"] == seed0["step"]
+        assert len(curve["train"]) == len(curve["val"]) == len(curve["step"])
+    first = record["curves"]["gru"]["0"]
+    curve = _rerun_first_evaluation(config, "gru", 0)
+    assert curve["step"] == first["step"][:1]
+    assert curve["val"][0] == pytest.approx(first["val"][0], rel=1e-6)
+    assert curve["train"][0] == pytest.approx(first["train"][0], rel=1e-6)
