@@ -142,3 +142,20 @@ def test_recorded_gru_gate_story_reruns(record):
             assert value == pytest.approx(run[key], rel=1e-6, abs=1e-9), key
         elif isinstance(value, list):
             np.testing.assert_allclose(value, run[key], rtol=1e-6, atol=1e-9, err_msg=key)
+
+
+@pytest.mark.parametrize("cell", gs.CELLS)
+def test_one_step_at_a_tiny_learning_rate_keeps_the_initial_weights(cell):
+    """The GRU chapter reads networks out 'before training' as train_adding(..., steps=1,
+    learning_rate=1e-12): Adam's first step moves each weight by about the learning rate
+    at most, so every weight is its initial value to 1e-11 (with 1e-3 it is not)."""
+    from rnn_core.layers import SequenceModel
+
+    init = SequenceModel(None, Recurrent(cell, 2, 4, np.random.default_rng(1), forget_bias=1.0),
+                         1, head="last", loss="mse", seed=0)
+    init.parameters["rnn.l0." + ("bz" if cell == "gru" else "bf")][:] = 6.0
+    for lr, close in ((1e-12, True), (1e-3, False)):
+        model, _ = gs.train_adding(cell, 10, 4, 0, 1, learning_rate=lr, keep_bias=6.0)
+        assert model.parameters.keys() == init.parameters.keys()
+        gap = max(np.abs(model.parameters[k] - v).max() for k, v in init.parameters.items())
+        assert (gap < 1e-11) == close, (lr, gap)
