@@ -85,17 +85,23 @@ def flops(cell, T, m, n_x, n_a):
     return 6 * T * m * GATES[cell] * n_a * (n_x + n_a)
 
 
-def alternating_medians(fns, repeats, blocks=5, before=None):
+SETTLE_S = 0.3     # pause before each timed block (tests set 0)
+
+
+def alternating_medians(fns, repeats, blocks=5, before=None, settle=None):
     """Median time of each function in ``fns``, measured in alternating blocks.
-    Each block starts with ``before[i]()`` (if given) and an untimed call: the
-    BLAS and OpenMP worker threads of one library spin for a while after it
-    returns, which would slow the next one's first call."""
+    Each block starts with ``before[i]()`` (if given), a pause of ``settle``
+    seconds (default ``SETTLE_S``) and an untimed call: the BLAS and OpenMP worker threads of one
+    library spin for a while after it returns (torch's for up to 0.2 s), which
+    would slow the next function's calls, not only its first."""
     times = [[] for _ in fns]
     per_block = max(1, repeats // blocks)
+    settle = SETTLE_S if settle is None else settle
     for _ in range(blocks):
         for i, (fn, ts) in enumerate(zip(fns, times)):
             if before is not None:
                 before[i]()
+            time.sleep(settle)
             fn()
             for _ in range(per_block):
                 t = time.perf_counter(); fn(); ts.append(time.perf_counter() - t)

@@ -237,10 +237,12 @@ def per_step():
     return _Limit("step")
 
 
-# Multiply-adds per BLAS thread below which a product runs on fewer threads:
-# under ~0.1 ms of work a second thread saves little when the machine is idle
-# and costs a lot when it is not (threads wait for each other).
-WORK_PER_THREAD = 2 ** 22
+# Multiply-adds per BLAS thread below which a product runs on fewer threads
+# (about OpenBLAS's own threshold): below it a second thread saves nothing.
+# Larger values cost idle layers: the input projection is T products of
+# G n_a (n_x + 1) m each, 0.5M at T = 100, m = 64, n_x = 64, n_a = 128, and with
+# 4M here they ran on one thread, 4-8% of the layer's time on two idle cores.
+WORK_PER_THREAD = 2 ** 18
 
 
 def whole_sequence(work=None):

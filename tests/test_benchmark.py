@@ -14,7 +14,8 @@ ROW_KEYS = {"dtype", "size", "T", "m", "n_x", "n_a", "cell", "numpy_s", "torch_s
             "contention"}
 
 
-def test_benchmark_records_its_table(tmp_path):
+def test_benchmark_records_its_table(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench_layers, "SETTLE_S", 0.0)
     path = bench_layers.main(["--quick", "--save"], directory=tmp_path,
                              sizes=[("tiny", 3, 2, 3, 4)])
     data = json.loads(path.read_text())
@@ -42,7 +43,8 @@ def test_recorded_benchmark_matches_the_code():
     assert recorded == expected
 
 
-def test_contention_mode_runs_beside_a_busy_process_and_stops_it(tmp_path):
+def test_contention_mode_runs_beside_a_busy_process_and_stops_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench_layers, "SETTLE_S", 0.0)
     with bench_layers.busy_process() as busy:
         assert busy.poll() is None                              # running,
         assert os.sched_getaffinity(busy.pid) == {busy.cpu}     # pinned to one CPU
