@@ -12,7 +12,8 @@ import pytest
 from tests.book_build import ROOT
 from tests.claims import glue_names_defined, glue_names_used, hand_typed_numbers
 
-CHECKED = ["introduction", "rnn_forward", "bptt", "vanishing", "gru", "lstm", "charlm", "imdb"]
+CHECKED = ["introduction", "rnn_forward", "bptt", "vanishing", "gru", "lstm", "showdown", "charlm",
+           "imdb"]
 
 
 def _chapter(name):
