@@ -1,7 +1,8 @@
 """The claims ledger: chapters quote measured numbers only through glue.
 
-Every chapter is held to it (CHECKED lists them; a test keeps the list whole). The checker itself is tested first, on text
-with hand-typed numbers, so that it is known to be able to fail.
+Every chapter is held to it (CHECKED lists them; a test keeps the list whole).
+The checker itself is tested first, on text with hand-typed numbers, so that
+it is known to be able to fail.
 """
 import re
 
