@@ -128,8 +128,9 @@ def evaluate(model, task, data, c):
     return float(loss), float((logits.argmax(axis=0) == nxt[rows, k]).mean())
 
 
-def run(task, T, cell, seed, learning_rate, c, validation, test):
-    """Train one network and score it on the validation and test sets."""
+def run(task, T, cell, seed, learning_rate, c, validation, test, clip_norm=CONFIG["clip_norm"]):
+    """Train one network and score it on the validation and test sets
+    (``c``: the task's part of the configuration)."""
     rng = np.random.default_rng(seed)
     model = build(cell, task, seed, c)
     t0, c0 = time.perf_counter(), time.process_time()
@@ -139,7 +140,7 @@ def run(task, T, cell, seed, learning_rate, c, validation, test):
     try:
         history = train(model, model.parameters, Adam(learning_rate),
                         (batch(task, T, c["batch"], rng, c) for _ in range(c["steps"])),
-                        clip_norm=CONFIG["clip_norm"], progress=False)
+                        clip_norm=clip_norm, progress=False)
     except FloatingPointError:
         out.update(diverged=True, validation_loss=None, validation_metric=None,
                    test_loss=None, test_metric=None)
@@ -164,7 +165,8 @@ def race(task, T, cell, config, log=print):
     (selection record, list of runs)."""
     c = config[task]
     validation, test = datasets(task, T, config)
-    tuning = [run(task, T, cell, config["tuning_seed"], lr, c, validation, test)
+    tuning = [run(task, T, cell, config["tuning_seed"], lr, c, validation, test,
+                  config["clip_norm"])
               for lr in config["learning_rates"]]
     for r in tuning:
         log(r)
@@ -174,7 +176,8 @@ def race(task, T, cell, config, log=print):
     runs = list(tuning)
     for seed in config["seeds"]:
         if seed != config["tuning_seed"]:
-            runs.append(run(task, T, cell, seed, chosen, c, validation, test))
+            runs.append(run(task, T, cell, seed, chosen, c, validation, test,
+                            config["clip_norm"]))
             log(runs[-1])
     selection = {"task": task, "T": T, "cell": cell, "learning_rate": chosen,
                  "validation_losses": [None if np.isinf(v) else v for v in losses]}

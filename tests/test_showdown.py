@@ -65,3 +65,11 @@ def test_a_diverging_rate_is_recorded_and_never_chosen():
     # an absurd rate either diverges (recorded, loss None) or loses the search
     assert selection["learning_rate"] == 0.003
     assert all(r["diverged"] == (r["validation_loss"] is None) for r in runs)
+
+
+def test_the_race_clips_at_its_configurations_norm():
+    config = dict(sd.QUICK, learning_rates=[0.03], seeds=[0])
+    _, (default,) = sd.race("adding", 10, "rnn", config, log=lambda r: None)
+    _, (tight,) = sd.race("adding", 10, "rnn", dict(config, clip_norm=1e-4), log=lambda r: None)
+    # a global norm of 1e-4 makes ten Adam steps far smaller: a different network
+    assert tight["validation_loss"] != pytest.approx(default["validation_loss"], rel=1e-3)
