@@ -11,7 +11,7 @@ every run is scored on test sequences from a third generator. ``main`` writes
 rnn_core/artifacts/showdown.json with provenance; ``scripts/showdown.py``
 runs it:
 
-    python scripts/showdown.py                  # the full race (one process, one core)
+    python scripts/showdown.py                  # the full race (one process, one BLAS thread)
     python scripts/showdown.py --tasks adding   # a part of it, to run parts side by side
     python scripts/showdown.py --merge a.json b.json   # join the parts into showdown.json
     python scripts/showdown.py --quick          # a tiny run, to check the script
@@ -209,7 +209,7 @@ def main(argv=None):
     if args.merge:
         return merge([Path(args.dir) / p for p in args.merge], args.output, args.dir, command)
     config = QUICK if args.quick else CONFIG
-    set_threads(1)                            # one core per process
+    set_threads(1)                            # one thread per process
     start, cpu_start = time.perf_counter(), time.process_time()
     commit = current_commit()                 # the code this run starts from
     selections, results = [], []
