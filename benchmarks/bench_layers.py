@@ -23,9 +23,12 @@ default thread count everywhere), the policy's cost or gain. *BLAS* is the
 numpy layer's products divided by the same products issued with torch.mm on
 torch's threads (torch's MKL/oneDNN against numpy's OpenBLAS), and *rest* the
 numpy layer's time outside its products divided by torch's outside the same
-products (element-wise work, autograd and Python overhead): which side of a
-gap is the BLAS. All five are timed in alternating blocks so that a noisy
-machine slows them alike. Set the
+products (element-wise work, autograd and Python overhead; torch's share is
+estimated as its layer's time less those products issued alone, though its
+layers may issue them differently): which side of a gap is the BLAS. All five
+are timed in alternating blocks, in a fixed order, each block after a pause
+(SETTLE_S), so that a noisy machine slows them alike; ``--quick`` takes five
+timings of each (one per block). Torch keeps its thread count throughout. Set the
 thread count with OPENBLAS_NUM_THREADS / OMP_NUM_THREADS (default: the CPUs
 this process may use).
 

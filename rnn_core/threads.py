@@ -7,8 +7,10 @@ A recurrent layer issues two kinds of matrix products:
   threads spin waiting for each other between steps, and when a core is busy
   with anything else (another program, a second notebook kernel, a container
   throttled to one CPU, as on Binder) one product waits for a thread that is
-  not running — a layer can become 20–30× slower. On an idle machine a second
-  thread helps them (about 10–15% of a layer at T = 100, m = 64, n_a = 128).
+  not running: on 2 Intel Xeon cores at load average 12.9–17.0, numpy's BLAS on two
+  threads everywhere made layers at T = 100, m = 64, n_a = 128 5.0–17.7× slower
+  than this policy (README, "Speed"). On the same idle cores a second thread
+  helps them: running them on one thread cost 14–18% of a layer.
   So they use as many threads as CPUs are **free** right now (below), checked
   when a layer's loop starts: one as soon as anything else is running.
 - *whole-sequence* products (the input projection of all steps, the weight
@@ -240,14 +242,15 @@ def per_step():
 # Multiply-adds per BLAS thread below which a product runs on fewer threads
 # (about OpenBLAS's own threshold): below it a second thread saves nothing.
 # Larger values cost idle layers: the input projection is T products of
-# G n_a (n_x + 1) m each, 0.5M at T = 100, m = 64, n_x = 64, n_a = 128, and with
-# 4M here they ran on one thread, 4-8% of the layer's time on two idle cores.
+# G n_a (n_x + 1) m each, 0.5M (RNN) to 2.1M (LSTM) at T = 100, m = 64, n_x = 64,
+# n_a = 128; with 4M here they ran on one thread (4-8% of the layer's time on
+# two idle Intel Xeon cores, measured when this was changed; not recorded).
 WORK_PER_THREAD = 2 ** 18
 
 
 def whole_sequence(work=None):
-    """Context for products over all steps: up to :func:`available_cpus` threads,
-    and one thread per ``WORK_PER_THREAD`` multiply-adds of ``work`` (the
+    """Context for products over all steps: up to the free CPUs (as
+    :func:`per_step`, unless set by hand), and one thread per ``WORK_PER_THREAD`` multiply-adds of ``work`` (the
     m·n·k of one BLAS call; None: no size limit)."""
     return _Limit("sequence", work)
 
