@@ -25,10 +25,12 @@ torch's threads (torch's MKL/oneDNN against numpy's OpenBLAS), and *rest* the
 numpy layer's time outside its products divided by torch's outside the same
 products (element-wise work, autograd and Python overhead; torch's share is
 estimated as its layer's time less those products issued alone, though its
-layers may issue them differently): which side of a gap is the BLAS. All five
-are timed in alternating blocks, in a fixed order, each block after a pause
-(SETTLE_S), so that a noisy machine slows them alike; ``--quick`` takes five
-timings of each (one per block). Torch keeps its thread count throughout. Set the
+layers may issue them differently): which side of a gap is the BLAS. *torch
+1 thread* is torch's layer with ``torch.set_num_threads(1)``, its counterpart
+of the thread policy on a shared machine. All six are timed in alternating
+blocks, in a fixed order, each block after a pause (SETTLE_S), so that a noisy
+machine slows them alike; ``--quick`` takes five timings of each (one per
+block). Apart from that one column torch keeps its thread count. Set the
 thread count with OPENBLAS_NUM_THREADS / OMP_NUM_THREADS (default: the CPUs
 this process may use).
 
@@ -141,6 +143,17 @@ def products_only(cell, T, m, n_x, n_a, dtype, rng):
     return run
 
 
+@contextmanager
+def torch_threads(n):
+    """Run a block with torch on ``n`` threads, then restore its count."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
 def torch_products_only(cell, T, m, n_x, n_a, tdtype):
     """The same matrix products as :func:`products_only`, same shapes and
     ``out=`` buffers, issued with torch.mm on torch's threads: how much of a
@@ -251,9 +264,13 @@ def run(quick=False, sizes=SIZES, dtypes=tuple(DTYPES), busy=None):
                     out.backward(dat)
 
                 repeats = 5 if quick else (20 if T * m > 100 else 200)
+                def theirs_one_thread():
+                    with torch_threads(1):
+                        theirs()
+
                 products = products_only(cell, T, m, n_x, n_a, dtype, rng)
                 torch_products = torch_products_only(cell, T, m, n_x, n_a, tdtype)
-                fns = (ours, theirs, products, ours_without_policy, torch_products)
+                fns = (ours, theirs, products, ours_without_policy, torch_products, theirs_one_thread)
                 states = (False,) if busy is None else (True, False)
                 before = None if busy is None else [
                     (lambda on=on: busy.send_signal(signal.SIGCONT if on else signal.SIGSTOP))
@@ -263,18 +280,20 @@ def run(quick=False, sizes=SIZES, dtypes=tuple(DTYPES), busy=None):
                     busy.send_signal(signal.SIGCONT)
                 t_floor = flops(cell, T, m, n_x, n_a) / peak
                 for k, contention in enumerate(states):
-                    t_np, t_torch, t_products, t_off, t_tp = medians[5 * k:5 * k + 5]
+                    t_np, t_torch, t_products, t_off, t_tp, t_t1 = medians[6 * k:6 * k + 6]
                     rows.append(dict(dtype=np.dtype(dtype).name, size=name, T=T, m=m, n_x=n_x,
                                      n_a=n_a, cell=cell, numpy_s=t_np, torch_s=t_torch,
                                      products_s=t_products, floor_s=t_floor,
                                      numpy_without_policy_s=t_off, torch_products_s=t_tp,
+                                     torch_one_thread_s=t_t1,
                                      contention=contention))
                     print(f"{np.dtype(dtype).name:8s} {name:42s} {cell:5s}"
                           f"{' busy' if contention else ''} numpy {t_np * 1e3:8.3f} ms"
                           f"  torch {t_torch * 1e3:8.3f} ms  ratio {t_np / t_torch:5.2f}"
                           f"  peak {100 * t_floor / t_np:5.1f}%  products {t_products / t_torch:5.2f}"
                           f"  floor {t_floor / t_torch:5.2f}  policy {t_np / t_off:5.2f}"
-                          f"  BLAS {t_products / t_tp:5.2f}  rest {(t_np - t_products) / max(t_torch - t_tp, 1e-9):5.2f}",
+                          f"  BLAS {t_products / t_tp:5.2f}  rest {(t_np - t_products) / max(t_torch - t_tp, 1e-9):5.2f}"
+                          f"  torch 1 thread {t_t1 * 1e3:8.3f} ms",
                           flush=True)
     return rows, peaks
 

@@ -11,11 +11,12 @@ from rnn_core.artifacts import PROVENANCE_FIELDS, load_artifact  # noqa: E402
 
 ROW_KEYS = {"dtype", "size", "T", "m", "n_x", "n_a", "cell", "numpy_s", "torch_s",
             "products_s", "floor_s", "numpy_without_policy_s", "torch_products_s",
-            "contention"}
+            "torch_one_thread_s", "contention"}
 
 
 def test_benchmark_records_its_table(tmp_path, monkeypatch):
     monkeypatch.setattr(bench_layers, "SETTLE_S", 0.0)
+    threads = bench_layers.torch.get_num_threads()
     path = bench_layers.main(["--quick", "--save"], directory=tmp_path,
                              sizes=[("tiny", 3, 2, 3, 4)])
     data = json.loads(path.read_text())
@@ -28,7 +29,9 @@ def test_benchmark_records_its_table(tmp_path, monkeypatch):
         assert set(row) == ROW_KEYS
         assert 0 < row["floor_s"] < row["products_s"] < row["numpy_s"]
         assert row["torch_s"] > 0 and 0 < row["torch_products_s"] < row["torch_s"]
+        assert row["torch_one_thread_s"] > 0
     assert set(data["matmul_peak_flops"]) == {"float32", "float64"}
+    assert bench_layers.torch.get_num_threads() == threads     # the one-thread column restores it
 
 
 def test_recorded_benchmark_matches_the_code():
