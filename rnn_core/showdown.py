@@ -34,8 +34,7 @@ from .losses import softmax_cross_entropy
 from .optim import Adam
 from .threads import set_threads
 from .training import train
-from .tasks import (ADDING_BASELINE_MSE, COPY_BASELINE_RECALL, REBER_BASELINE_ACCURACY,
-                    REBER_SYMBOLS, adding_problem, copy_memory, embedded_reber,
+from .tasks import (REBER_SYMBOLS, adding_problem, copy_memory, embedded_reber,
                     reber_penultimate_positions)
 
 CELLS = ("rnn", "gru", "lstm")
@@ -182,11 +181,6 @@ def race(task, T, cell, config, log=print):
     selection = {"task": task, "T": T, "cell": cell, "learning_rate": chosen,
                  "validation_losses": [None if np.isinf(v) else v for v in losses]}
     return selection, runs
-
-
-BASELINES = {"adding": ADDING_BASELINE_MSE, "copy": COPY_BASELINE_RECALL,
-             "reber": REBER_BASELINE_ACCURACY}
-METRICS = {"adding": "test MSE", "copy": "recall accuracy", "reber": "long-range accuracy"}
 
 
 def final_runs(record, task, T, cell):
