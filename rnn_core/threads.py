@@ -61,11 +61,12 @@ def _ancestors(root, path):
     return [root.joinpath(*parts[:k]) for k in range(len(parts), -1, -1)]
 
 
-def _read(path):
+def _read_text(path):
+    """The text of a file under /proc or /sys, "" when it cannot be read."""
     try:
-        return path.read_text().split()
+        return Path(path).read_text()
     except (OSError, UnicodeDecodeError):
-        return None
+        return ""
 
 
 def cgroup_cpu_limit(cgroup_root="/sys/fs/cgroup", proc_cgroup="/proc/self/cgroup"):
@@ -77,7 +78,7 @@ def cgroup_cpu_limit(cgroup_root="/sys/fs/cgroup", proc_cgroup="/proc/self/cgrou
     The tightest limit found wins."""
     root = Path(cgroup_root)
     v2_paths, v1_paths = [], []
-    lines = _read_lines(proc_cgroup)
+    lines = _read_text(proc_cgroup).splitlines()
     for line in lines:
         hierarchy, _, rest = line.partition(":")
         controllers, _, path = rest.partition(":")
@@ -90,23 +91,17 @@ def cgroup_cpu_limit(cgroup_root="/sys/fs/cgroup", proc_cgroup="/proc/self/cgrou
     limits = []
     for path in v2_paths:
         for d in _ancestors(root, path):
-            words = _read(d / "cpu.max")
+            words = _read_text(d / "cpu.max").split()
             if words and len(words) == 2 and words[0] != "max":
                 limits.append(int(words[0]) / int(words[1]))
     for path in v1_paths:
         for name in _V1_CPU_DIRS:
             for d in _ancestors(root / name, path):
-                quota, period = _read(d / "cpu.cfs_quota_us"), _read(d / "cpu.cfs_period_us")
+                quota = _read_text(d / "cpu.cfs_quota_us").split()
+                period = _read_text(d / "cpu.cfs_period_us").split()
                 if quota and period and int(quota[0]) > 0 and int(period[0]) > 0:
                     limits.append(int(quota[0]) / int(period[0]))
     return min(limits) if limits else None
-
-
-def _read_lines(path):
-    try:
-        return Path(path).read_text().splitlines()
-    except OSError:
-        return []
 
 
 def available_cpus(affinity=None, cgroup_root="/sys/fs/cgroup", proc_cgroup="/proc/self/cgroup"):
