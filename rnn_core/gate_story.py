@@ -25,6 +25,8 @@ from .validation import check_positive_int
 CELLS = ("gru", "lstm")
 KEEP_GATE = {"gru": "update", "lstm": "forget"}
 KEPT_STATE = {"gru": "a", "lstm": "c"}
+BATCH, CLIP_NORM = 64, 1.0            # training settings every record uses (and records)
+TEST = {"m": 1000, "seed": 7}         # gate_statistics' test sequences
 
 
 def _check_cell(cell):
@@ -33,8 +35,8 @@ def _check_cell(cell):
     return cell
 
 
-def train_adding(cell, T, n_a, seed, steps, *, batch=64, learning_rate=0.01, clip_norm=1.0,
-                 forget_bias=1.0, keep_bias=None, progress=False):
+def train_adding(cell, T, n_a, seed, steps, *, batch=BATCH, learning_rate=0.01,
+                 clip_norm=CLIP_NORM, forget_bias=1.0, keep_bias=None, progress=False):
     """Train ``cell`` (n_a units, a linear read-out of the final state, MSE) on
     the adding problem of length T with Adam, ``steps`` batches of ``batch``.
     Data: default_rng(seed); weights: default_rng(seed + 1) (read-out: seed).
@@ -141,7 +143,7 @@ def path_split(cell, parameters, readout, x):
     return total, direct
 
 
-def gate_statistics(cell, model, T, *, m=1000, seed=7):
+def gate_statistics(cell, model, T, *, m=TEST["m"], seed=TEST["seed"]):
     """Per-unit statistics of a model from train_adding over m fresh test sequences
     (adding_problem(T, m, default_rng(seed))), as plain lists and floats:
 
@@ -200,23 +202,22 @@ def record(cell, T, n_a, steps, seeds, name, directory=None, learning_rate=0.01,
     import sys
     import time
 
-    from .artifacts import ARTIFACTS, current_commit, provenance, save_artifact
+    from .artifacts import ARTIFACTS, cpu_name, current_commit, provenance, save_artifact
     start, commit = time.perf_counter(), current_commit()
     runs = []
     for seed in seeds:
         t0 = time.perf_counter()
-        model, history = train_adding(cell, T, n_a, seed, steps, learning_rate=learning_rate,
+        model, history = train_adding(cell, T, n_a, seed, steps, batch=BATCH,
+                                      learning_rate=learning_rate, clip_norm=CLIP_NORM,
                                       keep_bias=keep_bias)
-        stats = gate_statistics(cell, model, T)
+        stats = gate_statistics(cell, model, T, **TEST)
         runs.append({"seed": seed, "seconds": round(time.perf_counter() - t0, 1),
                      "final_train_loss": float(np.mean(history["loss"][-50:])), **stats})
         print(f"seed {seed}: test MSE {stats['test_mse']:.5f}, "
               f"{runs[-1]['seconds']} s", flush=True)
-    from .artifacts import cpu_name
-    config = {"cell": cell, "T": T, "n_a": n_a, "steps": steps, "batch": 64,
-              "learning_rate": learning_rate, "clip_norm": 1.0, "keep_bias": keep_bias,
-              "seeds": list(seeds),
-              "test": {"m": 1000, "seed": 7}}
+    config = {"cell": cell, "T": T, "n_a": n_a, "steps": steps, "batch": BATCH,
+              "learning_rate": learning_rate, "clip_norm": CLIP_NORM, "keep_bias": keep_bias,
+              "seeds": list(seeds), "test": dict(TEST)}
     data = {"provenance": provenance(["python", "-m", "rnn_core.gate_story"]
                                      + list(sys.argv[1:] if argv is None else argv),
                                      time.perf_counter() - start, commit=commit, cpu=cpu_name()),

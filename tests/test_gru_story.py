@@ -135,7 +135,8 @@ def test_recorded_gru_gate_story_reruns(record):
     assert args.keep_bias == c.get("keep_bias")
     assert [r["seed"] for r in data["runs"]] == c["seeds"]
     model, _ = gs.train_adding(c["cell"], c["T"], c["n_a"], run["seed"], c["steps"],
-                               learning_rate=c["learning_rate"], keep_bias=c.get("keep_bias"))
+                               batch=c["batch"], learning_rate=c["learning_rate"],
+                               clip_norm=c["clip_norm"], keep_bias=c.get("keep_bias"))
     again = gs.gate_statistics(c["cell"], model, c["T"], m=c["test"]["m"], seed=c["test"]["seed"])
     for key, value in again.items():
         if isinstance(value, float):
