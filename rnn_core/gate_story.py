@@ -107,16 +107,17 @@ def _r2(states, v):
     return float(1 - ((X @ coef - v) ** 2).mean() / v.var())
 
 
-def path_split(cell, parameters, readout, x):
+def path_split(cell, parameters, readout, x, *, forward=None):
     """The gradient g = ∂ŷ/∂(kept state just after the first mark), ŷ = readout · a⟨T⟩,
     for every sequence of x: its total (the backward pass of the readable code, from
     that step to the end) and the part carried by the gate-only path, on which every
     step multiplies by the keeping gate alone (δ ⊙ Γz in the GRU, δc ⊙ Γf in the LSTM):
     per unit, the gradient entering the kept state at the last step times the product
-    of the keeping gate over the steps after the mark. Returns (total, direct), (n_a, m)."""
+    of the keeping gate over the steps after the mark. Returns (total, direct), (n_a, m).
+    ``forward``: run_gates(cell, parameters, x) when the caller has it already."""
     _check_cell(cell)
     readout = np.asarray(readout, dtype=float).reshape(-1, 1)          # (n_a, 1)
-    states, gates, _ = run_gates(cell, parameters, x)
+    states, gates, _ = run_gates(cell, parameters, x) if forward is None else forward
     t1, _, _, _ = marks(x)
     n_a, m, T = states["a"].shape
     total, direct = np.zeros((n_a, m)), np.zeros((n_a, m))
@@ -160,7 +161,8 @@ def gate_statistics(cell, model, T, *, m=TEST["m"], seed=TEST["seed"]):
     _check_cell(cell)
     x, y = adding_problem(T, check_positive_int("m", m), np.random.default_rng(seed))
     p = cell_parameters(model)
-    states, gates, _ = run_gates(cell, p, x)
+    forward = run_gates(cell, p, x)
+    states, gates, _ = forward
     t1, t2, v1, v2 = marks(x)
     rows = np.arange(x.shape[1])
     keep = gates[KEEP_GATE[cell]]                      # (n_a, m, T)
@@ -188,7 +190,7 @@ def gate_statistics(cell, model, T, *, m=TEST["m"], seed=TEST["seed"]):
     readouts("", states[KEPT_STATE[cell]])
     if cell == "lstm":
         readouts("a_", states["a"])
-    total, direct = path_split(cell, p, model.parameters["dense.W"], x)
+    total, direct = path_split(cell, p, model.parameters["dense.W"], x, forward=forward)
     norms = np.linalg.norm(total, axis=0)
     out["direct_share"] = float(np.median(np.linalg.norm(direct, axis=0) / norms))
     out["total_norm"] = float(np.median(norms))
