@@ -131,10 +131,10 @@ def lstm_backward(da, caches, dc_last=None, totals=False):
     dc_prevt = np.zeros_like(a1) if dc_last is None else \
         check_shape("dc_last", dc_last, a1.shape, ("n_a", "m"), a1.dtype)
     for t in reversed(range(len(cache_list))):
-        step = lstm_cell_backward(da[:, :, t] + da_prevt, dc_prevt, cache_list[t])
+        da_t = da[:, :, t] + da_prevt                  # the whole ∂J/∂a⟨t⟩
+        step = lstm_cell_backward(da_t, dc_prevt, cache_list[t])
         if totals:
-            grads["da_total"][:, :, t], grads["dc_total"][:, :, t] = \
-                da[:, :, t] + da_prevt, step["dc_total"]
+            grads["da_total"][:, :, t], grads["dc_total"][:, :, t] = da_t, step["dc_total"]
         grads["dx"][:, :, t] = step["dxt"]
         for key in LSTM_GATE_NAMES:
             grads["d" + key] += step["d" + key]
