@@ -275,8 +275,8 @@ def thread_settings():
     use now (automatic or set)."""
     _POLICY.libs()
     return {"enabled": _POLICY.enabled,
-            "sequence": _POLICY.threads("sequence") if _POLICY.enabled else None,
-            "step": _POLICY.threads("step") if _POLICY.enabled else None,
+            "sequence": _POLICY.threads("sequence"),        # None when the policy is off
+            "step": _POLICY.threads("step"),
             "available_cpus": available_cpus()}
 
 
