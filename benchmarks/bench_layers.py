@@ -96,9 +96,10 @@ SETTLE_S = 0.3     # pause before each timed block (tests set 0)
 def alternating_medians(fns, repeats, blocks=5, before=None, settle=None):
     """Median time of each function in ``fns``, measured in alternating blocks.
     Each block starts with ``before[i]()`` (if given), a pause of ``settle``
-    seconds (default ``SETTLE_S``) and an untimed call: the BLAS and OpenMP worker threads of one
-    library spin for a while after it returns (torch's for up to 0.2 s), which
-    would slow the next function's calls, not only its first."""
+    seconds (default ``SETTLE_S``) and an untimed call: the BLAS and OpenMP
+    worker threads of one library spin for a while after it returns (torch's
+    for up to 0.2 s), which would slow the next function's calls, not only its
+    first."""
     times = [[] for _ in fns]
     per_block = max(1, repeats // blocks)
     settle = SETTLE_S if settle is None else settle
@@ -280,7 +281,8 @@ def run(quick=False, sizes=SIZES, dtypes=tuple(DTYPES), busy=None):
                     busy.send_signal(signal.SIGCONT)
                 t_floor = flops(cell, T, m, n_x, n_a) / peak
                 for k, contention in enumerate(states):
-                    t_np, t_torch, t_products, t_off, t_tp, t_t1 = medians[6 * k:6 * k + 6]
+                    t_np, t_torch, t_products, t_off, t_tp, t_t1 = medians[len(fns) * k:len(fns) * (k + 1)]
+                    rest = (t_np - t_products) / max(t_torch - t_tp, 1e-9)   # outside the products
                     rows.append(dict(dtype=np.dtype(dtype).name, size=name, T=T, m=m, n_x=n_x,
                                      n_a=n_a, cell=cell, numpy_s=t_np, torch_s=t_torch,
                                      products_s=t_products, floor_s=t_floor,
@@ -292,7 +294,7 @@ def run(quick=False, sizes=SIZES, dtypes=tuple(DTYPES), busy=None):
                           f"  torch {t_torch * 1e3:8.3f} ms  ratio {t_np / t_torch:5.2f}"
                           f"  peak {100 * t_floor / t_np:5.1f}%  products {t_products / t_torch:5.2f}"
                           f"  floor {t_floor / t_torch:5.2f}  policy {t_np / t_off:5.2f}"
-                          f"  BLAS {t_products / t_tp:5.2f}  rest {(t_np - t_products) / max(t_torch - t_tp, 1e-9):5.2f}"
+                          f"  BLAS {t_products / t_tp:5.2f}  rest {rest:5.2f}"
                           f"  torch 1 thread {t_t1 * 1e3:8.3f} ms",
                           flush=True)
     return rows, peaks
