@@ -245,8 +245,9 @@ WORK_PER_THREAD = 2 ** 18
 
 def whole_sequence(work=None):
     """Context for products over all steps: up to the free CPUs (as
-    :func:`per_step`, unless set by hand), and one thread per ``WORK_PER_THREAD`` multiply-adds of ``work`` (the
-    m·n·k of one BLAS call; None: no size limit)."""
+    :func:`per_step`, unless set by hand), and one thread per
+    ``WORK_PER_THREAD`` multiply-adds of ``work`` (the m·n·k of one BLAS call;
+    None: no size limit)."""
     return _Limit("sequence", work)
 
 
